@@ -1,0 +1,147 @@
+//! Credentials added to each request.
+
+use std::fmt;
+
+use futures::future::BoxFuture;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+
+use super::Secret;
+use crate::Result;
+
+/// Adds credentials to requests, renewing them when they run out.
+///
+/// Each API's client installs one: a static bearer token, basic auth, an
+/// OAuth2 session that refreshes itself, or TimeSync's login session. The
+/// `Debug` of an implementation must not show any secret.
+pub trait Authorizer: fmt::Debug + Send + Sync {
+    /// Adds credentials to `request` for the operation `operation_id`,
+    /// renewing them first when they are about to expire.
+    fn authorize<'a>(
+        &'a self,
+        request: &'a mut reqwest::Request,
+        operation_id: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Called once when the API answered 401. Renews the credentials if that
+    /// is possible and returns `true` when the request should be sent once
+    /// more with them.
+    fn renew_after_unauthorized(&self) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(async { Ok(false) })
+    }
+}
+
+/// A fixed `Authorization: Bearer` token.
+pub struct Bearer(Secret);
+
+impl Bearer {
+    /// Sends `token` as a bearer token.
+    pub fn new(token: impl Into<Secret>) -> Self {
+        Bearer(token.into())
+    }
+}
+
+impl fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bearer").finish_non_exhaustive()
+    }
+}
+
+impl Authorizer for Bearer {
+    fn authorize<'a>(
+        &'a self,
+        request: &'a mut reqwest::Request,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let value = sensitive_header(&format!("Bearer {}", self.0.expose()))?;
+            request.headers_mut().insert(AUTHORIZATION, value);
+            Ok(())
+        })
+    }
+}
+
+/// HTTP basic auth: a user name (shown in `Debug`) and a password (never shown).
+pub struct Basic {
+    user: String,
+    password: Secret,
+}
+
+impl Basic {
+    /// Sends `user:password` as basic auth.
+    pub fn new(user: impl Into<String>, password: impl Into<Secret>) -> Self {
+        Basic {
+            user: user.into(),
+            password: password.into(),
+        }
+    }
+}
+
+impl fmt::Debug for Basic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Basic")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authorizer for Basic {
+    fn authorize<'a>(
+        &'a self,
+        request: &'a mut reqwest::Request,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        use base64::Engine as _;
+        Box::pin(async move {
+            let raw = format!("{}:{}", self.user, self.password.expose());
+            let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+            let value = sensitive_header(&format!("Basic {encoded}"))?;
+            request.headers_mut().insert(AUTHORIZATION, value);
+            Ok(())
+        })
+    }
+}
+
+/// A header value marked sensitive, so that `Debug` of the request hides it.
+pub(crate) fn sensitive_header(value: &str) -> Result<HeaderValue> {
+    let mut value = HeaderValue::from_str(value).map_err(|_| {
+        crate::Error::invalid(
+            "credentials",
+            "contain characters that cannot go in an HTTP header",
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn authorized(auth: &dyn Authorizer) -> reqwest::Request {
+        let mut req =
+            reqwest::Request::new(reqwest::Method::GET, "http://127.0.0.1/x".parse().unwrap());
+        auth.authorize(&mut req, "get_x").await.unwrap();
+        req
+    }
+
+    #[tokio::test]
+    async fn bearer_and_basic_set_sensitive_headers_and_debug_shows_no_secret() {
+        let bearer = Bearer::new("tok-123");
+        let req = authorized(&bearer).await;
+        let h = req.headers().get(AUTHORIZATION).unwrap();
+        assert_eq!(h.to_str().unwrap(), "Bearer tok-123");
+        assert!(h.is_sensitive());
+        assert!(!format!("{bearer:?} {req:?}").contains("tok-123"));
+
+        let basic = Basic::new("agent@acme.test/token", "pw-456");
+        let req = authorized(&basic).await;
+        let h = req.headers().get(AUTHORIZATION).unwrap();
+        assert_eq!(
+            h.to_str().unwrap(),
+            "Basic YWdlbnRAYWNtZS50ZXN0L3Rva2VuOnB3LTQ1Ng=="
+        );
+        assert!(h.is_sensitive());
+        assert!(format!("{basic:?}").contains("agent@acme.test"));
+        assert!(!format!("{basic:?} {req:?}").contains("pw-456"));
+    }
+}

@@ -1,0 +1,379 @@
+//! Decodes a JSON array item by item while its body arrives.
+//!
+//! TimeSync answers every list with one bare array (no pages), so a large
+//! list is one large body. Instead of buffering it whole, [`ArrayItems`]
+//! finds each element's end as bytes arrive and decodes just that slice:
+//! memory stays at one network chunk plus one item, however long the array.
+
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::Stream;
+use futures::stream::BoxStream;
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Result};
+
+/// Items of the JSON array in a response body, decoded one by one.
+pub(crate) struct ArrayItems<T> {
+    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    buf: Vec<u8>,
+    /// Where scanning resumes in `buf`.
+    at: usize,
+    /// Start of the element being scanned, once found.
+    start: Option<usize>,
+    scan: Scan,
+    phase: Phase,
+    index: usize,
+    body_done: bool,
+    _item: PhantomData<fn() -> T>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// Before the opening `[`.
+    Open,
+    /// After `[` or `,`: an element or (only after `[`) the closing `]`.
+    Element { first: bool },
+    /// Inside an element.
+    InElement,
+    /// After an element: `,` or `]`.
+    Separator,
+    /// After `]`, or after an error.
+    Finished,
+}
+
+/// Scanner state inside one element, kept across chunks.
+#[derive(Clone, Copy, Default, Debug)]
+struct Scan {
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// The element is a bare scalar (number, true, false, null).
+    scalar: bool,
+}
+
+impl<T> ArrayItems<T> {
+    pub(crate) fn new(response: reqwest::Response) -> Self {
+        Self::from_stream(Box::pin(response.bytes_stream()))
+    }
+
+    pub(crate) fn from_stream(body: BoxStream<'static, reqwest::Result<Bytes>>) -> Self {
+        ArrayItems {
+            body,
+            buf: Vec::with_capacity(64 * 1024),
+            at: 0,
+            start: None,
+            scan: Scan::default(),
+            phase: Phase::Open,
+            index: 0,
+            body_done: false,
+            _item: PhantomData,
+        }
+    }
+}
+
+/// Why the array could not be read, for [`Error::Decode`].
+fn syntax(reason: &str) -> serde_json::Error {
+    serde::de::Error::custom(reason)
+}
+
+impl<T: DeserializeOwned> ArrayItems<T> {
+    /// Scans what is buffered; returns the byte range of the next complete
+    /// element, or `None` if more input is needed (or the array ended).
+    fn next_element(&mut self) -> std::result::Result<Option<(usize, usize)>, serde_json::Error> {
+        let buf = &self.buf;
+        let mut i = self.at;
+        while i < buf.len() {
+            match self.phase {
+                Phase::Finished => return Ok(None),
+                Phase::Open => match buf[i] {
+                    b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+                    b'[' => {
+                        self.phase = Phase::Element { first: true };
+                        i += 1;
+                    }
+                    _ => return Err(syntax("expected a JSON array")),
+                },
+                Phase::Separator => match buf[i] {
+                    b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+                    b',' => {
+                        self.phase = Phase::Element { first: false };
+                        i += 1;
+                    }
+                    b']' => {
+                        self.phase = Phase::Finished;
+                        i += 1;
+                    }
+                    _ => return Err(syntax("expected `,` or `]` after an array element")),
+                },
+                Phase::Element { first } => match buf[i] {
+                    b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+                    b']' if first => {
+                        self.phase = Phase::Finished;
+                        i += 1;
+                    }
+                    b']' | b',' => return Err(syntax("expected an array element")),
+                    c => {
+                        self.start = Some(i);
+                        self.scan = Scan {
+                            depth: 0,
+                            in_string: false,
+                            escaped: false,
+                            scalar: !matches!(c, b'{' | b'[' | b'"'),
+                        };
+                        self.phase = Phase::InElement;
+                    }
+                },
+                Phase::InElement => {
+                    let start = self.start.unwrap_or(i);
+                    match scan_element(&mut self.scan, buf, i, start) {
+                        Ok(end) => {
+                            self.at = end;
+                            self.phase = Phase::Separator;
+                            self.start = None;
+                            return Ok(Some((start, end)));
+                        }
+                        Err(resume) => {
+                            i = resume;
+                        }
+                    }
+                }
+            }
+        }
+        self.at = i;
+        Ok(None)
+    }
+
+    /// Drops consumed bytes so the buffer holds at most one partial element.
+    fn compact(&mut self) {
+        let keep_from = self.start.unwrap_or(self.at);
+        if keep_from > 0 {
+            self.buf.drain(..keep_from);
+            self.at -= keep_from;
+            if let Some(s) = &mut self.start {
+                *s -= keep_from;
+            }
+        }
+    }
+
+    fn decode(&mut self, start: usize, end: usize) -> Result<T> {
+        let index = self.index;
+        self.index += 1;
+        let slice = &self.buf[start..end];
+        serde_json::from_slice(slice).map_err(|e| match Error::decode(slice, e) {
+            Error::Decode { path, source } => Error::Decode {
+                path: format!("$[{index}]{}", &path[1..]),
+                source,
+            },
+            other => other,
+        })
+    }
+}
+
+/// Advances `scan` over `buf[from..]`. `Ok(end)` is one past the element's
+/// last byte; `Err(resume)` means the element goes on past the buffer.
+fn scan_element(
+    scan: &mut Scan,
+    buf: &[u8],
+    from: usize,
+    start: usize,
+) -> std::result::Result<usize, usize> {
+    let mut i = from;
+    if scan.scalar {
+        while i < buf.len() {
+            if matches!(buf[i], b',' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                return Ok(i);
+            }
+            i += 1;
+        }
+        return Err(i);
+    }
+    while i < buf.len() {
+        if scan.in_string {
+            if scan.escaped {
+                scan.escaped = false;
+                i += 1;
+                continue;
+            }
+            match memchr::memchr2(b'"', b'\\', &buf[i..]) {
+                None => return Err(buf.len()),
+                Some(k) => {
+                    i += k;
+                    if buf[i] == b'\\' {
+                        scan.escaped = true;
+                    } else {
+                        scan.in_string = false;
+                        if scan.depth == 0 {
+                            // A bare string element ends at its closing quote.
+                            return Ok(i + 1);
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        match buf[i] {
+            b'"' => scan.in_string = true,
+            b'{' | b'[' => scan.depth += 1,
+            b'}' | b']' => {
+                scan.depth = scan.depth.saturating_sub(1);
+                if scan.depth == 0 && i >= start {
+                    return Ok(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Err(i)
+}
+
+impl<T: DeserializeOwned> Stream for ArrayItems<T> {
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.phase == Phase::Finished {
+                return Poll::Ready(None);
+            }
+            match this.next_element() {
+                Ok(Some((start, end))) => return Poll::Ready(Some(this.decode(start, end))),
+                Ok(None) if this.phase == Phase::Finished => return Poll::Ready(None),
+                Ok(None) => {}
+                Err(e) => {
+                    this.phase = Phase::Finished;
+                    return Poll::Ready(Some(Err(Error::Decode {
+                        path: format!("$[{}]", this.index),
+                        source: e,
+                    })));
+                }
+            }
+            if this.body_done {
+                this.phase = Phase::Finished;
+                let e = syntax("the body ended before the JSON array was closed");
+                return Poll::Ready(Some(Err(Error::Decode {
+                    path: format!("$[{}]", this.index),
+                    source: e,
+                })));
+            }
+            match this.body.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => this.body_done = true,
+                Poll::Ready(Some(Err(e))) => {
+                    this.phase = Phase::Finished;
+                    return Poll::Ready(Some(Err(Error::transport(e))));
+                }
+                Poll::Ready(Some(Ok(chunk))) => {
+                    this.compact();
+                    this.buf.extend_from_slice(&chunk);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::{StreamExt, TryStreamExt, stream};
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Item {
+        id: u32,
+        note: String,
+    }
+
+    /// Feeds `body` in chunks of `size` bytes.
+    fn chunked(body: &str, size: usize) -> BoxStream<'static, reqwest::Result<Bytes>> {
+        let chunks: Vec<reqwest::Result<Bytes>> = body
+            .as_bytes()
+            .chunks(size)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        stream::iter(chunks).boxed()
+    }
+
+    async fn decode<T: DeserializeOwned>(body: &str, size: usize) -> Result<Vec<T>> {
+        ArrayItems::<T>::from_stream(chunked(body, size))
+            .try_collect()
+            .await
+    }
+
+    const BODY: &str = r#" [ {"id":1,"note":"a, \"quoted\" ] {tricky}"},
+        {"id":2,"note":"back\\slash\\"} ,{"id":3,"note":"[nested]","extra":{"x":[1,{"y":"}"}]}} ] "#;
+
+    #[tokio::test]
+    async fn every_chunk_size_gives_the_same_items() {
+        for size in [1, 2, 3, 7, 16, 64, 4096] {
+            let items: Vec<Item> = decode(BODY, size).await.unwrap();
+            assert_eq!(
+                items.iter().map(|i| i.id).collect::<Vec<_>>(),
+                [1, 2, 3],
+                "chunk size {size}"
+            );
+            assert_eq!(items[0].note, "a, \"quoted\" ] {tricky}");
+            assert_eq!(items[1].note, "back\\slash\\");
+        }
+    }
+
+    #[tokio::test]
+    async fn scalars_strings_and_empty_arrays() {
+        let err = decode::<i64>("[1, null]", 2).await.unwrap_err();
+        assert!(err.to_string().contains("at $[1]"), "{err}");
+        assert_eq!(
+            decode::<f64>("[1, -2,3e2]", 2).await.unwrap(),
+            [1.0, -2.0, 300.0]
+        );
+        assert_eq!(
+            decode::<String>(r#"["a","b\"]",""]"#, 3).await.unwrap(),
+            ["a", "b\"]", ""]
+        );
+        assert!(decode::<Item>(" [ ] ", 1).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_bad_item_names_its_index_and_field() {
+        let body = r#"[{"id":1,"note":"a"},{"id":"two","note":"b"}]"#;
+        let err = decode::<Item>(body, 5).await.unwrap_err();
+        match err {
+            Error::Decode { path, .. } => assert_eq!(path, "$[1].id"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn truncated_bodies_and_non_arrays_are_errors() {
+        let err = decode::<Item>(r#"[{"id":1,"note":"a"},{"id":2"#, 4)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("ended before"), "{err}");
+        let err = decode::<Item>(r#"{"id":1}"#, 4).await.unwrap_err();
+        assert!(err.to_string().contains("expected a JSON array"), "{err}");
+        let err = decode::<Item>(r#"[{"id":1,"note":"a"} {"id":2,"note":"b"}]"#, 4)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("expected `,` or `]`"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_buffer_holds_one_chunk_and_one_item_however_long_the_array() {
+        let item = r#"{"id":7,"note":"0123456789012345678901234567890123456789"}"#;
+        let n = 20_000;
+        let body = format!("[{}]", vec![item; n].join(","));
+        let mut items = ArrayItems::<Item>::from_stream(chunked(&body, 1024));
+        let mut count = 0;
+        let mut max_buf = 0;
+        while let Some(i) = items.next().await {
+            i.unwrap();
+            count += 1;
+            max_buf = max_buf.max(items.buf.len());
+        }
+        assert_eq!(count, n);
+        assert!(max_buf <= 1024 + item.len(), "buffer grew to {max_buf}");
+    }
+}

@@ -1,0 +1,306 @@
+//! Lists as `Stream`s that hold one page at a time.
+//!
+//! [`Paginated`] asks for the next page only when the current one is used
+//! up, follows whatever cursor the API gives (a next link, a cursor, a start
+//! time), and can say where it stands ([`Paginated::position`]) so that a
+//! new stream can carry on from there after a crash ([`Paginated::resume`]).
+//! A cursor the API already gave ends the stream with
+//! [`Error::Pagination`](crate::Error::Pagination) instead of looping.
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{FutureExt as _, Stream};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Where a stream stands: the cursor of the page it is reading (`None` for
+/// the first page) and how many items of that page it has already yielded.
+///
+/// Save it (it is `Serialize`) and pass it to the same list call's
+/// `resume(..)` to carry on from the next item.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Cursor of the current page; `None` is the first page.
+    pub cursor: Option<String>,
+    /// Items of that page already yielded.
+    pub skip: u64,
+}
+
+/// One page: its items (decoded as they are read) and the cursor of the next.
+pub struct Page<'a, T> {
+    /// The items of this page.
+    pub items: BoxStream<'a, Result<T>>,
+    /// The next page's cursor; `None` on the last page.
+    pub next: Option<String>,
+}
+
+impl<'a, T: Send + 'a> Page<'a, T> {
+    /// A page whose items are already decoded.
+    pub fn from_vec(items: Vec<T>, next: Option<String>) -> Self {
+        Page {
+            items: Box::pin(futures::stream::iter(items.into_iter().map(Ok))),
+            next,
+        }
+    }
+}
+
+type Fetch<'a, T> =
+    Box<dyn FnMut(Option<String>) -> BoxFuture<'a, Result<Page<'a, T>>> + Send + 'a>;
+
+/// A stream of items over pages. It is `Unpin`, so `try_next()` needs no `pin!`.
+pub struct Paginated<'a, T> {
+    fetch: Fetch<'a, T>,
+    state: State<'a, T>,
+    cursor: Option<String>,
+    yielded: u64,
+    skip: u64,
+    next: Option<String>,
+    seen: RecentCursors,
+}
+
+enum State<'a, T> {
+    Fetching(BoxFuture<'a, Result<Page<'a, T>>>),
+    Reading(BoxStream<'a, Result<T>>),
+    Done,
+}
+
+impl<'a, T: Send + 'a> Paginated<'a, T> {
+    /// A stream from the first page. `fetch(cursor)` gets one page.
+    pub fn new<F, Fut>(fetch: F) -> Self
+    where
+        F: FnMut(Option<String>) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<Page<'a, T>>> + Send + 'a,
+    {
+        Self::resume(Position::default(), fetch)
+    }
+
+    /// A stream that carries on from `position`.
+    pub fn resume<F, Fut>(position: Position, mut fetch: F) -> Self
+    where
+        F: FnMut(Option<String>) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<Page<'a, T>>> + Send + 'a,
+    {
+        let first = fetch(position.cursor.clone()).boxed();
+        let mut seen = RecentCursors::default();
+        if let Some(c) = &position.cursor {
+            seen.insert(c);
+        }
+        Paginated {
+            fetch: Box::new(move |c| fetch(c).boxed()),
+            state: State::Fetching(first),
+            cursor: position.cursor,
+            yielded: 0,
+            skip: position.skip,
+            next: None,
+            seen,
+        }
+    }
+
+    /// Where the stream stands: the next item it yields is the one after this.
+    pub fn position(&self) -> Position {
+        Position {
+            cursor: self.cursor.clone(),
+            skip: self.yielded.max(self.skip),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Paginated<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Paginated")
+            .field("cursor", &self.cursor)
+            .field("yielded", &self.yielded)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, T: Send + 'a> Stream for Paginated<'a, T> {
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                State::Done => return Poll::Ready(None),
+                State::Fetching(fut) => match fut.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(e)) => {
+                        this.state = State::Done;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    Poll::Ready(Ok(page)) => {
+                        this.next = page.next;
+                        this.state = State::Reading(page.items);
+                    }
+                },
+                State::Reading(items) => match items.as_mut().poll_next(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(Ok(item))) => {
+                        this.yielded += 1;
+                        if this.yielded <= this.skip {
+                            continue;
+                        }
+                        return Poll::Ready(Some(Ok(item)));
+                    }
+                    Poll::Ready(Some(Err(e))) => {
+                        this.state = State::Done;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    Poll::Ready(None) => {
+                        let Some(next) = this.next.take() else {
+                            this.state = State::Done;
+                            return Poll::Ready(None);
+                        };
+                        if !this.seen.insert(&next) {
+                            this.state = State::Done;
+                            return Poll::Ready(Some(Err(Error::Pagination(
+                                "the API gave a next-page cursor it had already given; stopping instead of looping"
+                                    .into(),
+                            ))));
+                        }
+                        this.state = State::Fetching((this.fetch)(Some(next.clone())));
+                        this.cursor = Some(next);
+                        this.yielded = 0;
+                        this.skip = 0;
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// The cursors of the last pages (hashes only, bounded), to catch a loop.
+#[derive(Default)]
+struct RecentCursors {
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+impl RecentCursors {
+    const CAPACITY: usize = 4096;
+
+    /// Records `cursor`; false if it was seen already.
+    fn insert(&mut self, cursor: &str) -> bool {
+        let mut h = DefaultHasher::new();
+        cursor.hash(&mut h);
+        let h = h.finish();
+        if !self.set.insert(h) {
+            return false;
+        }
+        self.order.push_back(h);
+        if self.order.len() > Self::CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::TryStreamExt;
+    use std::sync::{Arc, Mutex};
+
+    /// Pages "p0".."p{n-1}" of `per` items numbered from 0; records fetches.
+    fn pages(
+        n: usize,
+        per: usize,
+        log: Arc<Mutex<Vec<Option<String>>>>,
+    ) -> Paginated<'static, usize> {
+        Paginated::new(fetcher(n, per, log))
+    }
+
+    fn fetcher(
+        n: usize,
+        per: usize,
+        log: Arc<Mutex<Vec<Option<String>>>>,
+    ) -> impl FnMut(Option<String>) -> BoxFuture<'static, Result<Page<'static, usize>>> + Send {
+        move |cursor: Option<String>| {
+            log.lock().unwrap().push(cursor.clone());
+            let page: usize = cursor.map_or(0, |c| c[1..].parse().unwrap());
+            let items = (page * per..(page + 1) * per).collect();
+            let next = (page + 1 < n).then(|| format!("p{}", page + 1));
+            Box::pin(async move { Ok(Page::from_vec(items, next)) })
+        }
+    }
+
+    #[tokio::test]
+    async fn follows_cursors_and_fetches_the_next_page_only_when_needed() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut s = pages(3, 2, log.clone());
+        assert_eq!(s.try_next().await.unwrap(), Some(0));
+        assert_eq!(s.try_next().await.unwrap(), Some(1));
+        assert_eq!(
+            log.lock().unwrap().len(),
+            1,
+            "page 2 fetched before it was needed"
+        );
+        let rest: Vec<usize> = s.try_collect().await.unwrap();
+        assert_eq!(rest, [2, 3, 4, 5]);
+        assert_eq!(
+            *log.lock().unwrap(),
+            [None, Some("p1".into()), Some("p2".into())]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_saved_position_resumes_at_the_next_item() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut s = pages(3, 2, log.clone());
+        for want in 0..3 {
+            assert_eq!(s.try_next().await.unwrap(), Some(want));
+        }
+        let saved = serde_json::to_string(&s.position()).unwrap();
+        drop(s); // the crash
+        let position: Position = serde_json::from_str(&saved).unwrap();
+        assert_eq!(
+            position,
+            Position {
+                cursor: Some("p1".into()),
+                skip: 1
+            }
+        );
+        let rest: Vec<usize> = Paginated::resume(position, fetcher(3, 2, log))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(rest, [3, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_cursor_ends_with_an_error() {
+        let mut calls = 0;
+        let s = Paginated::new(move |_c: Option<String>| {
+            calls += 1;
+            let next = Some(if calls < 3 {
+                format!("c{calls}")
+            } else {
+                "c1".into()
+            });
+            async move { Ok(Page::from_vec(vec![1], next)) }
+        });
+        let err = s.try_collect::<Vec<i32>>().await.unwrap_err();
+        assert!(matches!(err, Error::Pagination(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn empty_pages_with_a_cursor_are_passed_over() {
+        let s = Paginated::new(|c: Option<String>| async move {
+            Ok(match c.as_deref() {
+                None => Page::from_vec(vec![], Some("a".into())),
+                Some("a") => Page::from_vec(vec![], Some("b".into())),
+                _ => Page::from_vec(vec![9], None),
+            })
+        });
+        assert_eq!(s.try_collect::<Vec<i32>>().await.unwrap(), [9]);
+    }
+}

@@ -1,0 +1,371 @@
+//! When to send a request again, and how long to wait first.
+//!
+//! The decision is a pure function, [`decide`], tested without a server; the
+//! retry loop in [`hooks`](super::hooks) applies it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+/// How a client retries failed requests.
+///
+/// Idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS) are retried on
+/// connection errors, timeouts and 502/503/504; every request is retried on
+/// 429 and on a connection that could not be opened (nothing reached the
+/// server). A POST is never sent twice after the server may have acted on it.
+/// `Retry-After` on 429 and 503 wins over the computed backoff.
+///
+/// ```
+/// use std::time::Duration;
+/// use specbound::runtime::RetryPolicy;
+/// let policy = RetryPolicy::standard()
+///     .max_attempts(5)
+///     .max_wait(Duration::from_secs(120));
+/// # let _ = policy;
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_wait: Duration,
+}
+
+impl RetryPolicy {
+    /// Up to 3 attempts, backoff from 250 ms doubling to at most 10 s, and at
+    /// most 60 s spent waiting in all.
+    pub fn standard() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(10),
+            max_wait: Duration::from_secs(60),
+        }
+    }
+
+    /// One attempt, no retries.
+    pub fn disabled() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::standard()
+        }
+    }
+
+    /// Total attempts, the first one included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Backoff before the first retry; it doubles each time.
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// Upper bound of one computed backoff (not of `Retry-After`).
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// Budget for all waits of one call. A `Retry-After` that would exceed
+    /// it ends the call at once with [`Error::RateLimited`](crate::Error::RateLimited).
+    pub fn max_wait(mut self, budget: Duration) -> Self {
+        self.max_wait = budget;
+        self
+    }
+
+    /// The budget for all waits of one call.
+    pub fn wait_budget(&self) -> Duration {
+        self.max_wait
+    }
+
+    /// Backoff before retry number `retry` (1-based), before jitter.
+    fn backoff(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
+/// What happened to one attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The server answered.
+    Status(StatusCode),
+    /// No connection could be made: the request never reached the server.
+    ConnectFailed,
+    /// The connection failed or timed out after the request may have been sent.
+    Interrupted,
+}
+
+/// What to do after an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Keep the result.
+    Done,
+    /// Wait this long, then send again.
+    Retry(Duration),
+    /// Retrying would be right but the attempts or the wait budget are spent.
+    GiveUp,
+}
+
+/// Decides about attempt number `attempt` (1-based). `waited` is the time
+/// already spent waiting in this call; `jitter` is a number in `[0, 1)`.
+pub(crate) fn decide(
+    policy: &RetryPolicy,
+    attempt: u32,
+    outcome: Outcome,
+    retry_after: Option<Duration>,
+    idempotent: bool,
+    waited: Duration,
+    jitter: f64,
+) -> Decision {
+    let (retryable, honours_retry_after) = match outcome {
+        Outcome::ConnectFailed => (true, false),
+        Outcome::Interrupted => (idempotent, false),
+        Outcome::Status(s) if s == StatusCode::TOO_MANY_REQUESTS => (true, true),
+        Outcome::Status(s) if s == StatusCode::SERVICE_UNAVAILABLE => (idempotent, true),
+        Outcome::Status(s) if s == StatusCode::BAD_GATEWAY || s == StatusCode::GATEWAY_TIMEOUT => {
+            (idempotent, false)
+        }
+        Outcome::Status(_) => (false, false),
+    };
+    if !retryable {
+        return Decision::Done;
+    }
+    if attempt >= policy.max_attempts {
+        return Decision::GiveUp;
+    }
+    let wait = match retry_after.filter(|_| honours_retry_after) {
+        Some(asked) => asked,
+        None => {
+            // Equal jitter: half fixed, half random, so waits stay spread
+            // out but never collapse to zero.
+            let base = policy.backoff(attempt);
+            base / 2 + base.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
+        }
+    };
+    if waited + wait > policy.max_wait {
+        return Decision::GiveUp;
+    }
+    Decision::Retry(wait)
+}
+
+/// Whether `method` may be sent twice without changing the outcome.
+pub(crate) fn is_idempotent(method: &reqwest::Method) -> bool {
+    use reqwest::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::TRACE,
+    ]
+    .contains(method)
+}
+
+/// `Retry-After` as a duration: seconds (fractions allowed, as Graph sends)
+/// or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// How the runtime waits between attempts. Tests pass a recorder, so no test
+/// sleeps for real.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// use specbound::runtime::Sleep;
+/// let waits = Arc::new(Mutex::new(Vec::<Duration>::new()));
+/// let record = waits.clone();
+/// let sleep = Sleep::new(move |d| {
+///     record.lock().unwrap().push(d);
+///     Box::pin(async {})
+/// });
+/// # let _ = sleep;
+/// ```
+#[derive(Clone)]
+pub struct Sleep(Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>);
+
+impl Sleep {
+    /// Sleeps on tokio's timer.
+    pub fn tokio() -> Self {
+        Sleep::new(|d| Box::pin(tokio::time::sleep(d)))
+    }
+
+    /// Waits with `f`.
+    pub fn new(f: impl Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync + 'static) -> Self {
+        Sleep(Arc::new(f))
+    }
+
+    /// Waits for `duration`.
+    pub fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        (self.0)(duration)
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sleep")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    const BUSY: StatusCode = StatusCode::TOO_MANY_REQUESTS;
+    const DOWN: StatusCode = StatusCode::SERVICE_UNAVAILABLE;
+
+    #[test]
+    fn retry_after_is_honoured_inside_the_wait_budget() {
+        let p = RetryPolicy::standard().max_wait(secs(30));
+        let busy = Outcome::Status(BUSY);
+        assert_eq!(
+            decide(&p, 1, busy, Some(secs(7)), true, secs(0), 0.5),
+            Decision::Retry(secs(7))
+        );
+        assert_eq!(
+            decide(&p, 1, busy, Some(secs(90)), true, secs(0), 0.5),
+            Decision::GiveUp
+        );
+        assert_eq!(
+            decide(&p, 2, busy, Some(secs(7)), true, secs(25), 0.5),
+            Decision::GiveUp
+        );
+    }
+
+    #[test]
+    fn post_is_retried_only_when_nothing_reached_the_server() {
+        let p = RetryPolicy::standard();
+        assert_eq!(
+            decide(&p, 1, Outcome::Status(DOWN), None, false, secs(0), 0.0),
+            Decision::Done
+        );
+        assert_eq!(
+            decide(&p, 1, Outcome::Interrupted, None, false, secs(0), 0.0),
+            Decision::Done
+        );
+        assert!(matches!(
+            decide(&p, 1, Outcome::ConnectFailed, None, false, secs(0), 0.0),
+            Decision::Retry(_)
+        ));
+        assert!(matches!(
+            decide(&p, 1, Outcome::Status(BUSY), None, false, secs(0), 0.0),
+            Decision::Retry(_)
+        ));
+    }
+
+    #[test]
+    fn gateway_errors_retry_idempotent_requests_and_other_statuses_never() {
+        let p = RetryPolicy::standard();
+        for s in [StatusCode::BAD_GATEWAY, DOWN, StatusCode::GATEWAY_TIMEOUT] {
+            assert!(matches!(
+                decide(&p, 1, Outcome::Status(s), None, true, secs(0), 0.0),
+                Decision::Retry(_)
+            ));
+        }
+        for s in [
+            StatusCode::OK,
+            StatusCode::NOT_FOUND,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::UNAUTHORIZED,
+        ] {
+            assert_eq!(
+                decide(&p, 1, Outcome::Status(s), None, true, secs(0), 0.0),
+                Decision::Done
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_equal_jitter_and_is_capped() {
+        let p = RetryPolicy::standard()
+            .max_attempts(10)
+            .initial_backoff(Duration::from_millis(100))
+            .max_backoff(Duration::from_millis(500));
+        let wait = |attempt, jitter| match decide(
+            &p,
+            attempt,
+            Outcome::Status(DOWN),
+            None,
+            true,
+            secs(0),
+            jitter,
+        ) {
+            Decision::Retry(d) => d,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(wait(1, 0.0), Duration::from_millis(50));
+        assert_eq!(wait(1, 1.0), Duration::from_millis(100));
+        assert_eq!(wait(2, 0.0), Duration::from_millis(100));
+        assert_eq!(wait(3, 0.5), Duration::from_millis(300));
+        assert_eq!(wait(9, 1.0), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn attempts_are_bounded() {
+        let p = RetryPolicy::standard().max_attempts(2);
+        assert!(matches!(
+            decide(&p, 1, Outcome::ConnectFailed, None, true, secs(0), 0.0),
+            Decision::Retry(_)
+        ));
+        assert_eq!(
+            decide(&p, 2, Outcome::ConnectFailed, None, true, secs(0), 0.0),
+            Decision::GiveUp
+        );
+        assert_eq!(
+            decide(
+                &RetryPolicy::disabled(),
+                1,
+                Outcome::Status(BUSY),
+                None,
+                true,
+                secs(0),
+                0.0
+            ),
+            Decision::GiveUp
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_fractions_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "93".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(secs(93)));
+        h.insert(RETRY_AFTER, "2.5".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(2500)));
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+}

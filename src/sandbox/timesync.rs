@@ -1,0 +1,1 @@
+//! A stateful in-memory TimeSync server (being written).

@@ -1,0 +1,94 @@
+#![doc = include_str!("../docs/timesync.md")]
+
+mod client;
+mod duration;
+mod query;
+mod session;
+mod validate;
+
+/// The code progenitor generates from `spec/timesync.yaml` (see build.rs).
+mod generated {
+    #![allow(
+        clippy::all,
+        clippy::pedantic,
+        missing_docs,
+        unreachable_pub,
+        unreachable_patterns,
+        unused_imports
+    )]
+    include!(concat!(env!("OUT_DIR"), "/timesync.rs"));
+}
+
+/// The generated client: every operation of the spec, with no local
+/// validation. Most users want [`Client`], which wraps it.
+pub use generated::Client as Api;
+/// The spec's operations as builders, one per `operationId` (`login`,
+/// `list_times`, ..., `delete_user`), on [`Api`]; [`Client::api`] gives it.
+pub use generated::{builder, prelude, types};
+
+pub use self::client::{Client, ClientBuilder};
+pub use self::duration::Duration;
+pub use self::query::{ActivitiesQuery, IntoDate, ProjectsQuery, TimesQuery, UsersQuery};
+pub use self::session::AuthType;
+pub use self::validate::IntoUuid;
+
+use crate::runtime::{Runtime, hooks};
+
+impl progenitor_client::ClientHooks<Runtime> for generated::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        hooks::pre(progenitor_client::ClientInfo::inner(self), request, info).await
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        use progenitor_client::ClientInfo as _;
+        hooks::exec(self.inner(), self.client(), request, info).await
+    }
+
+    async fn post<E>(
+        &self,
+        result: &reqwest::Result<reqwest::Response>,
+        _info: &progenitor_client::OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        hooks::post(result).await
+    }
+}
+
+/// TimeSync's error body `{"status", "error", "text", "values"}`.
+impl crate::ErrorBody for types::Error {
+    fn code(&self) -> Option<String> {
+        Some(self.error.clone())
+    }
+
+    fn message(&self) -> String {
+        self.text.clone()
+    }
+
+    fn fields(&self) -> Vec<crate::FieldError> {
+        // "Bad object" texts name the field: "Field duration of time should be ..."
+        // or "The time is missing a duration".
+        let field = self
+            .text
+            .strip_prefix("Field ")
+            .and_then(|t| t.split_whitespace().next())
+            .or_else(|| {
+                self.text
+                    .strip_prefix("The ")
+                    .and_then(|t| t.split(" is missing a ").nth(1))
+            });
+        match field {
+            Some(f) if self.error == "Bad object" => vec![crate::FieldError {
+                field: f.to_string(),
+                message: self.text.clone(),
+            }],
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! Turns one OpenAPI spec into Rust client code with progenitor.
+//!
+//! This file is shared, not copied: `build.rs` includes it with `#[path]` and
+//! `cargo xtask generate` uses it as a module, so the code a maintainer reads in
+//! `target/generated/` is byte for byte the code the crate compiles.
+//!
+//! On top of progenitor it adds three things, each driven by a vendor extension
+//! in the spec so that a reviewer sees it in the spec's diff:
+//!
+//! - `x-specbound-secret: true` on a component schema replaces its type with
+//!   `crate::runtime::Secret`, whose `Debug` never shows the value.
+//! - `x-specbound-patch: true` on a component schema turns each of its optional,
+//!   nullable properties into `crate::runtime::Patch<T>` (absent, null or a
+//!   value), which progenitor cannot express (it maps both to `Option<T>`).
+//! - Constructs that make progenitor panic are checked first, and a failure
+//!   names the spec file and the operation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use openapiv3::{OpenAPI, ReferenceOr};
+use quote::quote;
+use syn::visit_mut::VisitMut;
+
+/// Generated code for one spec, with counts for reports.
+pub(crate) struct Generated {
+    /// Formatted Rust source, ready to `include!`.
+    pub(crate) code: String,
+    /// Number of operations in the spec.
+    pub(crate) operations: usize,
+    /// Number of types (structs and enums) in the generated `types` module.
+    pub(crate) types: usize,
+}
+
+/// Why a spec could not be turned into code.
+#[derive(Debug)]
+pub(crate) struct GenerateError {
+    /// The spec file.
+    pub(crate) spec: PathBuf,
+    /// The operation at fault, when one can be named.
+    pub(crate) operation: Option<String>,
+    /// What went wrong.
+    pub(crate) message: String,
+}
+
+impl fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.operation {
+            Some(op) => write!(
+                f,
+                "{}: operation `{op}`: {}",
+                self.spec.display(),
+                self.message
+            ),
+            None => write!(f, "{}: {}", self.spec.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for GenerateError {}
+
+/// Reads `spec_path` and generates its client.
+pub(crate) fn generate(spec_path: &Path) -> Result<Generated, GenerateError> {
+    let fail = |operation: Option<String>, message: String| GenerateError {
+        spec: spec_path.to_path_buf(),
+        operation,
+        message,
+    };
+    let text = std::fs::read_to_string(spec_path)
+        .map_err(|e| fail(None, format!("cannot read the spec: {e}")))?;
+    let spec: OpenAPI = serde_yaml::from_str(&text)
+        .map_err(|e| fail(None, format!("not a valid OpenAPI 3.0 document: {e}")))?;
+    if let Some((op, problem)) = unsupported_constructs(&spec).into_iter().next() {
+        return Err(fail(op, problem));
+    }
+
+    let secrets = schemas_with_flag(&spec, "x-specbound-secret");
+    let patches = patch_properties(&spec);
+    let tokens = run_progenitor(&spec, &secrets).map_err(|message| {
+        // progenitor names neither the spec nor the operation: find the
+        // first operation that fails on its own.
+        fail(first_failing_operation(&spec, &secrets), message)
+    })?;
+
+    let mut file: syn::File = syn::parse2(tokens)
+        .map_err(|e| fail(None, format!("progenitor produced invalid Rust: {e}")))?;
+    rewrite_patch_fields(&mut file, &patches).map_err(|m| fail(None, m))?;
+    let types = count_types(&file);
+    Ok(Generated {
+        code: prettyplease::unparse(&file),
+        operations: operations(&spec).count(),
+        types,
+    })
+}
+
+/// Every operation as (method, path, operation).
+fn operations(spec: &OpenAPI) -> impl Iterator<Item = (&'static str, &str, &openapiv3::Operation)> {
+    spec.paths.paths.iter().flat_map(|(path, item)| {
+        let item = match item {
+            ReferenceOr::Item(item) => Some(item),
+            ReferenceOr::Reference { .. } => None,
+        };
+        item.into_iter().flat_map(move |item| {
+            [
+                ("get", &item.get),
+                ("put", &item.put),
+                ("post", &item.post),
+                ("delete", &item.delete),
+                ("options", &item.options),
+                ("head", &item.head),
+                ("patch", &item.patch),
+                ("trace", &item.trace),
+            ]
+            .into_iter()
+            .filter_map(move |(m, op)| op.as_ref().map(|op| (m, path.as_str(), op)))
+        })
+    })
+}
+
+fn op_name(method: &str, path: &str, op: &openapiv3::Operation) -> String {
+    op.operation_id
+        .clone()
+        .unwrap_or_else(|| format!("{} {path}", method.to_uppercase()))
+}
+
+/// Constructs that progenitor 0.15 rejects or panics on (see
+/// ../shared/notes/PROGENITOR.md), each with the operation it was found in.
+pub(crate) fn unsupported_constructs(spec: &OpenAPI) -> Vec<(Option<String>, String)> {
+    let mut found = Vec::new();
+    if !spec.openapi.starts_with("3.0.") {
+        found.push((
+            None,
+            format!("openapi `{}`: progenitor reads 3.0.x only", spec.openapi),
+        ));
+    }
+    for (path, item) in &spec.paths.paths {
+        if let ReferenceOr::Reference { .. } = item {
+            found.push((
+                None,
+                format!("path `{path}` is a $ref: progenitor cannot follow it"),
+            ));
+        }
+    }
+    for (method, path, op) in operations(spec) {
+        let name = op_name(method, path, op);
+        let mut problem = |m: String| found.push((Some(name.clone()), m));
+        if op.operation_id.is_none() {
+            problem("no operationId".into());
+        }
+        let mut success_bodies = BTreeSet::new();
+        let mut success_without_body = false;
+        let mut error_bodies = BTreeSet::new();
+        for (code, response) in &op.responses.responses {
+            let code = code.to_string();
+            let body = response_body(response);
+            if code.starts_with('2') {
+                match body {
+                    Some(b) => {
+                        success_bodies.insert(b);
+                    }
+                    None => success_without_body = true,
+                }
+            } else {
+                error_bodies.insert(body.unwrap_or_default());
+            }
+        }
+        if success_bodies.len() > 1 || (!success_bodies.is_empty() && success_without_body) {
+            problem(
+                "declares more than one kind of success body; progenitor allows one (declare only the code the API returns)"
+                    .into(),
+            );
+        }
+        if error_bodies.len() > 1 {
+            problem("its error responses have different bodies; progenitor needs one shared error schema".into());
+        }
+        if op.responses.default.is_some() && !success_bodies.is_empty() {
+            problem(
+                "`default` next to a typed success response panics progenitor; use 4XX/5XX".into(),
+            );
+        }
+        if let Some(ReferenceOr::Item(body)) = &op.request_body {
+            if body.content.len() > 1 {
+                problem("request body has more than one media type; progenitor takes one".into());
+            }
+            for media in body.content.keys() {
+                let supported = media.starts_with("application/json")
+                    || media == "application/x-www-form-urlencoded"
+                    || media == "application/octet-stream"
+                    || media == "text/plain";
+                if !supported {
+                    problem(format!(
+                        "request media type `{media}` is not generated by progenitor; write the call in the runtime"
+                    ));
+                }
+            }
+        }
+        for param in &op.parameters {
+            if let ReferenceOr::Item(param) = param {
+                match param {
+                    openapiv3::Parameter::Cookie { parameter_data, .. } => problem(format!(
+                        "cookie parameter `{}` is not supported",
+                        parameter_data.name
+                    )),
+                    openapiv3::Parameter::Query {
+                        parameter_data,
+                        style,
+                        ..
+                    } => {
+                        if !matches!(style, openapiv3::QueryStyle::Form) {
+                            problem(format!(
+                                "query parameter `{}` uses a style other than form",
+                                parameter_data.name
+                            ));
+                        }
+                        if parameter_data.explode == Some(false) {
+                            problem(format!(
+                                "query parameter `{}` has explode: false, which progenitor ignores; send a comma-joined string",
+                                parameter_data.name
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    found
+}
+
+/// A comparable description of a response body: its `$ref`, or the inline
+/// schema as JSON, or `None` without content.
+fn response_body(response: &ReferenceOr<openapiv3::Response>) -> Option<String> {
+    match response {
+        ReferenceOr::Reference { reference } => Some(reference.clone()),
+        ReferenceOr::Item(r) => r.content.iter().next().map(|(media, m)| {
+            let schema = serde_json::to_string(&m.schema).unwrap_or_default();
+            format!("{media} {schema}")
+        }),
+    }
+}
+
+/// Names of the component schemas carrying `flag: true`.
+fn schemas_with_flag(spec: &OpenAPI, flag: &str) -> Vec<String> {
+    component_schemas(spec)
+        .filter(|(_, s)| s.schema_data.extensions.get(flag) == Some(&serde_json::Value::Bool(true)))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+fn component_schemas(spec: &OpenAPI) -> impl Iterator<Item = (&String, &openapiv3::Schema)> {
+    spec.components
+        .iter()
+        .flat_map(|c| c.schemas.iter())
+        .filter_map(|(name, s)| match s {
+            ReferenceOr::Item(s) => Some((name, s)),
+            ReferenceOr::Reference { .. } => None,
+        })
+}
+
+/// For each `x-specbound-patch` schema: the JSON names of its optional,
+/// nullable properties.
+fn patch_properties(spec: &OpenAPI) -> BTreeMap<String, BTreeSet<String>> {
+    let flagged = schemas_with_flag(spec, "x-specbound-patch");
+    let mut out = BTreeMap::new();
+    for (name, schema) in component_schemas(spec).filter(|(n, _)| flagged.contains(n)) {
+        let mut props = BTreeSet::new();
+        if let openapiv3::SchemaKind::Type(openapiv3::Type::Object(obj)) = &schema.schema_kind {
+            for (prop, s) in &obj.properties {
+                let nullable = match s {
+                    ReferenceOr::Item(s) => s.schema_data.nullable,
+                    ReferenceOr::Reference { .. } => false,
+                };
+                if nullable && !obj.required.contains(prop) {
+                    props.insert(prop.clone());
+                }
+            }
+        }
+        out.insert(name.clone(), props);
+    }
+    out
+}
+
+fn settings(secrets: &[String]) -> progenitor::GenerationSettings {
+    let mut settings = progenitor::GenerationSettings::default();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Separate)
+        .with_inner_type(quote!(crate::runtime::Runtime))
+        .with_hooks(progenitor::HooksMode::Expected)
+        .with_derive("schemars::JsonSchema")
+        .with_derive("PartialEq")
+        .with_map_type("::std::collections::BTreeMap");
+    for name in secrets {
+        settings.with_replacement(name, "crate::runtime::Secret", std::iter::empty());
+    }
+    settings
+}
+
+/// Runs progenitor, turning its panics into errors.
+fn run_progenitor(spec: &OpenAPI, secrets: &[String]) -> Result<proc_macro2::TokenStream, String> {
+    let settings = settings(secrets);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result =
+        std::panic::catch_unwind(|| progenitor::Generator::new(&settings).generate_tokens(spec));
+    std::panic::set_hook(previous);
+    match result {
+        Ok(Ok(tokens)) => Ok(tokens),
+        Ok(Err(e)) => Err(format!("progenitor rejected the spec: {e}")),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(format!("progenitor panicked: {what}"))
+        }
+    }
+}
+
+/// Generates each operation alone (with all components) and returns the
+/// first one that fails.
+fn first_failing_operation(spec: &OpenAPI, secrets: &[String]) -> Option<String> {
+    let all: Vec<(String, String)> = operations(spec)
+        .map(|(m, p, op)| (m.to_string(), p.to_string(), op_name(m, p, op)))
+        .map(|(m, p, name)| (format!("{m} {p}"), name))
+        .collect();
+    for (key, name) in all {
+        let mut single = spec.clone();
+        single
+            .paths
+            .paths
+            .retain(|p, _| key.ends_with(&format!(" {p}")));
+        for (path, item) in single.paths.paths.iter_mut() {
+            if let ReferenceOr::Item(item) = item {
+                for (method, slot) in [
+                    ("get", &mut item.get),
+                    ("put", &mut item.put),
+                    ("post", &mut item.post),
+                    ("delete", &mut item.delete),
+                    ("options", &mut item.options),
+                    ("head", &mut item.head),
+                    ("patch", &mut item.patch),
+                    ("trace", &mut item.trace),
+                ] {
+                    if format!("{method} {path}") != key {
+                        *slot = None;
+                    }
+                }
+            }
+        }
+        if run_progenitor(&single, secrets).is_err() {
+            return Some(name);
+        }
+    }
+    None
+}
+
+/// Rewrites the fields listed in `patches` from `Option<T>` to
+/// `crate::runtime::Patch<T>`, in the type and in its builder.
+fn rewrite_patch_fields(
+    file: &mut syn::File,
+    patches: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<(), String> {
+    for (schema, props) in patches {
+        let type_name = pascal_case(schema);
+        let fields: BTreeSet<String> = props.iter().map(|p| snake_case(p)).collect();
+        let mut rewriter = PatchRewriter {
+            type_name: type_name.clone(),
+            fields,
+            rewritten: 0,
+        };
+        rewriter.visit_file_mut(file);
+        if rewriter.rewritten == 0 && !props.is_empty() {
+            return Err(format!(
+                "x-specbound-patch on `{schema}`: no struct `{type_name}` with the fields {props:?} was generated"
+            ));
+        }
+    }
+    Ok(())
+}
+
+struct PatchRewriter {
+    type_name: String,
+    fields: BTreeSet<String>,
+    rewritten: usize,
+}
+
+impl PatchRewriter {
+    fn option_to_patch(ty: &mut syn::Type) -> bool {
+        let mut swap = OptionToPatch(false);
+        swap.visit_type_mut(ty);
+        swap.0
+    }
+
+    fn patch_struct(&mut self, item: &mut syn::ItemStruct, in_builder: bool) {
+        for field in item.fields.iter_mut() {
+            let Some(ident) = &field.ident else { continue };
+            let name = ident.to_string();
+            let name = name.trim_start_matches("r#");
+            if !self.fields.contains(name) {
+                continue;
+            }
+            if Self::option_to_patch(&mut field.ty) {
+                self.rewritten += 1;
+            }
+            if !in_builder {
+                for attr in field
+                    .attrs
+                    .iter_mut()
+                    .filter(|a| a.path().is_ident("serde"))
+                {
+                    let mut rename = None;
+                    let _ = attr.parse_nested_meta(|meta| {
+                        if meta.path.is_ident("rename") {
+                            rename = Some(meta.value()?.parse::<syn::LitStr>()?);
+                        } else if meta.input.peek(syn::Token![=]) {
+                            meta.value()?.parse::<syn::Expr>()?;
+                        }
+                        Ok(())
+                    });
+                    *attr = match rename {
+                        Some(r) => {
+                            syn::parse_quote!(#[serde(rename = #r, default, skip_serializing_if = "crate::runtime::Patch::is_absent")])
+                        }
+                        None => {
+                            syn::parse_quote!(#[serde(default, skip_serializing_if = "crate::runtime::Patch::is_absent")])
+                        }
+                    };
+                }
+            }
+        }
+    }
+}
+
+impl VisitMut for PatchRewriter {
+    fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
+        let in_builder = module.ident == "builder";
+        if let Some((_, items)) = &mut module.content {
+            for item in items.iter_mut() {
+                match item {
+                    syn::Item::Struct(s) if s.ident == self.type_name => {
+                        self.patch_struct(s, in_builder);
+                    }
+                    syn::Item::Impl(imp) if in_builder && is_impl_of(imp, &self.type_name) => {
+                        // The builder's setters: `fn notes<T>(..) where T: TryInto<Option<X>>`.
+                        for it in imp.items.iter_mut() {
+                            let syn::ImplItem::Fn(f) = it else { continue };
+                            let name = f.sig.ident.to_string();
+                            if self.fields.contains(name.trim_start_matches("r#")) {
+                                if let Some(wc) = &mut f.sig.generics.where_clause {
+                                    let mut swap = OptionToPatch(false);
+                                    swap.visit_where_clause_mut(wc);
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        syn::visit_mut::visit_item_mod_mut(self, module);
+    }
+}
+
+/// Replaces `Option<X>` by `crate::runtime::Patch<X>` wherever it visits.
+struct OptionToPatch(bool);
+
+impl VisitMut for OptionToPatch {
+    fn visit_type_mut(&mut self, ty: &mut syn::Type) {
+        if let syn::Type::Path(p) = ty {
+            if let Some(seg) = p.path.segments.last().filter(|s| s.ident == "Option") {
+                if let syn::PathArguments::AngleBracketed(args) = &seg.arguments {
+                    let args = args.clone();
+                    *ty = syn::parse_quote!(crate::runtime::Patch #args);
+                    self.0 = true;
+                    return;
+                }
+            }
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+fn is_impl_of(imp: &syn::ItemImpl, name: &str) -> bool {
+    imp.trait_.is_none() && matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident(name))
+}
+
+fn count_types(file: &syn::File) -> usize {
+    file.items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
+            _ => None,
+        })
+        .flat_map(|(_, items)| items)
+        .filter(|item| matches!(item, syn::Item::Struct(_) | syn::Item::Enum(_)))
+        .count()
+}
+
+/// `TimeUpdate` from `TimeUpdate`, `time_update` or `time-update`, as typify names types.
+fn pascal_case(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            first.into_iter().chain(chars).collect::<String>()
+        })
+        .collect()
+}
+
+/// `issue_uri` from `issue_uri`, `issueUri` or `issue-uri`, as typify names fields.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            prev_lower = false;
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        } else {
+            if !out.ends_with('_') && !out.is_empty() {
+                out.push('_');
+            }
+            prev_lower = false;
+        }
+    }
+    out
+}

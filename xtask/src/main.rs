@@ -1,0 +1,82 @@
+//! Maintainer tasks: `cargo xtask <command>`.
+//!
+//! - `generate [--api NAME]`: writes each API's generated client to
+//!   `target/generated/<api>.rs` (the same code build.rs compiles) and prints
+//!   how many operations and types it has.
+
+mod codegen;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Every API with a spec, in the order reports list them.
+const APIS: &[&str] = &["timesync"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("generate") => generate(&args[1..]),
+        Some("help") | Some("--help") | None => {
+            println!("{}", usage());
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{}", usage())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage() -> &'static str {
+    "usage: cargo xtask <command>\n\
+     \n\
+     commands:\n  \
+       generate [--api NAME]   write target/generated/<api>.rs and print operation and type counts"
+}
+
+/// The repository root (the parent of this crate's folder).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repository")
+        .to_path_buf()
+}
+
+/// The APIs named by `--api NAME` in `args`, or all of them.
+fn selected_apis(args: &[String]) -> Result<Vec<&'static str>, String> {
+    match args.iter().position(|a| a == "--api") {
+        None => Ok(APIS.to_vec()),
+        Some(i) => {
+            let name = args.get(i + 1).ok_or("--api needs a name")?;
+            APIS.iter()
+                .find(|a| *a == name)
+                .map(|a| vec![*a])
+                .ok_or_else(|| format!("unknown API `{name}`; known: {}", APIS.join(", ")))
+        }
+    }
+}
+
+fn generate(args: &[String]) -> Result<(), String> {
+    let root = root();
+    let out_dir = root.join("target/generated");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    for api in selected_apis(args)? {
+        let spec = root.join("spec").join(format!("{api}.yaml"));
+        let generated = codegen::generate(&spec).map_err(|e| e.to_string())?;
+        let target = out_dir.join(format!("{api}.rs"));
+        std::fs::write(&target, &generated.code)
+            .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        println!(
+            "{api}: {} operations, {} types -> {}",
+            generated.operations,
+            generated.types,
+            target.strip_prefix(&root).unwrap_or(&target).display()
+        );
+    }
+    Ok(())
+}
