@@ -1,1 +1,6 @@
-//! The one integration-test binary: a module per API, plus the runtime.
+//! The one integration-test binary: a module per API, plus shared helpers.
+
+mod support;
+
+#[cfg(feature = "timesync")]
+mod timesync;

@@ -1,0 +1,192 @@
+//! Shared test helpers: fixtures, a recording `Sleep`, clients on a mock server.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::Value;
+use specbound::runtime::{RetryPolicy, Sleep};
+use wiremock::{MockServer, ResponseTemplate};
+
+/// A recorded payload from `tests/fixtures/`: either `{request, response}`,
+/// a bare response `{status, headers, body}`, or a bare body.
+pub(crate) struct Fixture {
+    value: Value,
+}
+
+impl Fixture {
+    /// Loads `tests/fixtures/<name>`.
+    pub(crate) fn load(name: &str) -> Self {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Fixture {
+            value: serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        }
+    }
+
+    fn response_part(&self) -> Option<&Value> {
+        if let Some(r) = self.value.get("response") {
+            return Some(r);
+        }
+        let bare = self.value.get("status").is_some() && self.value.get("body").is_some();
+        bare.then_some(&self.value)
+    }
+
+    /// Adds `key: value` to the body's object (or to each object of a body
+    /// array) where it is missing: for documentation examples that lack a key
+    /// the reference server always sends.
+    pub(crate) fn fill_missing(mut self, key: &str, value: Value) -> Self {
+        let body = match self.value.get_mut("response") {
+            Some(r) => &mut r["body"],
+            None => &mut self.value,
+        };
+        let objects: Vec<&mut Value> = match body {
+            Value::Array(items) => items.iter_mut().collect(),
+            other => vec![other],
+        };
+        for o in objects {
+            if let Some(map) = o.as_object_mut() {
+                map.entry(key).or_insert_with(|| value.clone());
+            }
+        }
+        self
+    }
+
+    /// The response body.
+    pub(crate) fn body(&self) -> &Value {
+        match self.response_part() {
+            Some(r) => &r["body"],
+            None => &self.value,
+        }
+    }
+
+    /// The recorded request's JSON body.
+    pub(crate) fn request_body(&self) -> &Value {
+        &self.value["request"]["body"]
+    }
+
+    /// The recorded response status (200 for bare bodies).
+    pub(crate) fn status(&self) -> u16 {
+        self.response_part()
+            .and_then(|r| r["status"].as_u64())
+            .map_or(200, |s| s as u16)
+    }
+
+    /// Replays status, headers and body.
+    pub(crate) fn response(&self) -> ResponseTemplate {
+        let mut t = ResponseTemplate::new(self.status());
+        if let Some(headers) = self.response_part().and_then(|r| r["headers"].as_object()) {
+            for (k, v) in headers {
+                if let Some(v) = v.as_str() {
+                    t = t.insert_header(k.as_str(), v);
+                }
+            }
+        }
+        match self.body() {
+            Value::Null => t,
+            body => t.set_body_raw(serde_json::to_vec(body).unwrap(), "application/json"),
+        }
+    }
+}
+
+/// Waits asked for by the runtime, recorded instead of slept.
+#[derive(Clone, Default)]
+pub(crate) struct Waits(Arc<Mutex<Vec<Duration>>>);
+
+impl Waits {
+    pub(crate) fn sleep(&self) -> Sleep {
+        let waits = self.0.clone();
+        Sleep::new(move |d| {
+            waits.lock().unwrap().push(d);
+            Box::pin(async {})
+        })
+    }
+
+    pub(crate) fn recorded(&self) -> Vec<Duration> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A TimeSync token whose payload expires `expires_in_ms` from now. Its
+/// base64 has `+`, `/` and `=` so that query encoding is exercised.
+pub(crate) fn timesync_token(sub: &str, expires_in_ms: i64) -> String {
+    let b = base64::engine::general_purpose::STANDARD;
+    let now = chrono::Utc::now().timestamp_millis();
+    let payload = format!(
+        r#"{{"iss":"ts","sub":"{sub}","exp":{},"iat":{now}}}"#,
+        now + expires_in_ms
+    );
+    format!(
+        "{}.{}.Zm9v+/ba==",
+        b.encode(r#"{"typ":"JWT","alg":"HMAC-SHA512"}"#),
+        b.encode(payload)
+    )
+}
+
+/// A token valid for the next hour.
+pub(crate) fn fresh_token() -> String {
+    timesync_token("example-user", 3_600_000)
+}
+
+/// A TimeSync client on `server` (base URL `<server>/v0`) holding `token`,
+/// with recorded waits and fast password hashing.
+pub(crate) fn timesync_with(
+    server: &MockServer,
+    token: Option<&str>,
+) -> (specbound::timesync::Client, Waits) {
+    let waits = Waits::default();
+    let mut builder = specbound::timesync::Client::builder()
+        .base_url(format!("{}/v0", server.uri()))
+        .sleep(waits.sleep())
+        .retry(RetryPolicy::standard())
+        .bcrypt_cost(4);
+    if let Some(t) = token {
+        builder = builder.token(t);
+    }
+    (builder.build().unwrap(), waits)
+}
+
+/// A TimeSync client on `server` holding [`fresh_token`].
+pub(crate) fn timesync(server: &MockServer) -> (specbound::timesync::Client, Waits, String) {
+    let token = fresh_token();
+    let (client, waits) = timesync_with(server, Some(&token));
+    (client, waits, token)
+}
+
+/// Everything traced by this test binary (DEBUG and up), captured by a global
+/// subscriber installed on first use. Tests that check what is logged read it.
+pub(crate) fn traces() -> String {
+    use std::sync::OnceLock;
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    let buffer = BUFFER.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || Sink(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("only this function installs a subscriber");
+        buffer
+    });
+    String::from_utf8_lossy(&buffer.lock().unwrap()).into_owned()
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
