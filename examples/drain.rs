@@ -1,1 +1,60 @@
-fn main() {}
+//! Drains one API's list through the public streaming API, for
+//! `../shared/bench/run.sh` (its contract is at the top of that script):
+//!
+//!     drain --base-url URL --api timesync
+//!
+//! prints `count=<items> secs=<seconds from building the client to the last item>`.
+//! URL is the mock server's root; TimeSync's base URL is `URL/v0`.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use futures::TryStreamExt;
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(base), Some(api)) = (arg(&args, "--base-url"), arg(&args, "--api")) else {
+        eprintln!("usage: drain --base-url URL --api timesync [--top N]");
+        return ExitCode::FAILURE;
+    };
+    let started = Instant::now();
+    let count = match api.as_str() {
+        "timesync" => timesync(&base).await,
+        other => Err(format!(
+            "--api {other}: this build has no streaming client for it yet"
+        )),
+    };
+    match count {
+        Ok(count) => {
+            println!("count={count} secs={:.3}", started.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("drain: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn timesync(base: &str) -> Result<usize, String> {
+    use specbound::timesync::{AuthType, Client};
+    let ts = Client::new(&format!("{base}/v0")).map_err(|e| e.to_string())?;
+    ts.authenticate("benchuser", "benchpass", AuthType::Password)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut times = ts.times().stream();
+    let mut count = 0;
+    while let Some(time) = times.try_next().await.map_err(|e| e.to_string())? {
+        std::hint::black_box(&time);
+        count += 1;
+    }
+    Ok(count)
+}

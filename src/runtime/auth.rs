@@ -22,10 +22,11 @@ pub trait Authorizer: fmt::Debug + Send + Sync {
         operation_id: &'a str,
     ) -> BoxFuture<'a, Result<()>>;
 
-    /// Called once when the API answered 401. Renews the credentials if that
-    /// is possible and returns `true` when the request should be sent once
-    /// more with them.
-    fn renew_after_unauthorized(&self) -> BoxFuture<'_, Result<bool>> {
+    /// Called once when the API answered 401, with that answer's body.
+    /// Renews the credentials if the body says they were rejected (not, say,
+    /// that the user lacks a permission) and renewing is possible; `true`
+    /// sends the request once more with the new credentials.
+    fn renew_after_unauthorized<'a>(&'a self, _body: &'a [u8]) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async { Ok(false) })
     }
 }

@@ -65,10 +65,10 @@ pub(crate) async fn exec(
 pub(crate) async fn post<E>(
     result: &reqwest::Result<reqwest::Response>,
 ) -> Result<(), progenitor_client::Error<E>> {
-    if let Ok(response) = result {
-        if let Some(e) = response.extensions().get::<HookError>() {
-            return Err(progenitor_client::Error::Custom(e.encode()));
-        }
+    if let Ok(response) = result
+        && let Some(e) = response.extensions().get::<HookError>()
+    {
+        return Err(progenitor_client::Error::Custom(e.encode()));
     }
     Ok(())
 }
@@ -90,25 +90,27 @@ async fn send_with_retries(
             // A streamed body cannot be sent twice: one attempt only.
             break send_once(rt, http, request).await;
         };
-        let result = send_once(rt, http, this_try).await;
-        if let (Ok(r), Some(auth), false) = (&result, rt.authorizer(), renewed) {
-            if r.status() == StatusCode::UNAUTHORIZED {
-                renewed = true;
-                let renewal = match auth.renew_after_unauthorized().await {
-                    Ok(true) => auth
-                        .authorize(&mut request, operation_id)
-                        .await
-                        .map(|()| true),
-                    other => other,
-                };
-                match renewal {
-                    Ok(true) => {
-                        tracing::debug!("credentials renewed after 401; sending once more");
-                        continue;
-                    }
-                    Ok(false) => {}
-                    Err(e) => renewal_failed = Some(HookError::from(e)),
+        let mut result = send_once(rt, http, this_try).await;
+        if let (Ok(r), Some(auth), false) = (&result, rt.authorizer(), renewed)
+            && r.status() == StatusCode::UNAUTHORIZED
+        {
+            renewed = true;
+            let (response, body) = buffered(result?).await?;
+            result = Ok(response);
+            let renewal = match auth.renew_after_unauthorized(&body).await {
+                Ok(true) => auth
+                    .authorize(&mut request, operation_id)
+                    .await
+                    .map(|()| true),
+                other => other,
+            };
+            match renewal {
+                Ok(true) => {
+                    tracing::debug!("credentials renewed after 401; sending once more");
+                    continue;
                 }
+                Ok(false) => {}
+                Err(e) => renewal_failed = Some(HookError::from(e)),
             }
         }
         let outcome = match &result {
@@ -180,6 +182,21 @@ async fn send_once(
     result
 }
 
+/// Reads a (small, error) response body and rebuilds the response around it.
+async fn buffered(
+    response: reqwest::Response,
+) -> reqwest::Result<(reqwest::Response, bytes::Bytes)> {
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?;
+    let mut rebuilt = http::Response::new(body.clone());
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    Ok((reqwest::Response::from(rebuilt), body))
+}
+
 /// Hands a successful body to a waiting stream, and makes sure an error
 /// status whose body is not JSON keeps its status and text.
 async fn finish(
@@ -193,16 +210,8 @@ async fn finish(
     if !(status.is_client_error() || status.is_server_error()) {
         return Ok(response);
     }
-    let version = response.version();
-    let headers = response.headers().clone();
-    let body = response.bytes().await?;
-    let not_json = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err();
-    let mut rebuilt = http::Response::new(body.clone());
-    *rebuilt.status_mut() = status;
-    *rebuilt.version_mut() = version;
-    *rebuilt.headers_mut() = headers;
-    let mut rebuilt = reqwest::Response::from(rebuilt);
-    if not_json {
+    let (mut rebuilt, body) = buffered(response).await?;
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
         let text = String::from_utf8_lossy(&body);
         let mut message: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if message.len() > 200 {
@@ -368,10 +377,10 @@ impl From<HookError> for Error {
                 reason,
             ),
             HookError::Api {
-                status,
+                status: 429,
                 retry_after_ms,
                 ..
-            } if status == 429 => Error::RateLimited {
+            } => Error::RateLimited {
                 retry_after: dur(retry_after_ms),
             },
             HookError::Api {

@@ -16,13 +16,13 @@ pub(crate) fn at_error(body: &[u8], error: &serde_json::Error) -> String {
     // "missing field" is reported at the end of the object that lacks it, and
     // a body that ends early inside its innermost open container: name that
     // container, not the last key or index read in it.
-    if error.is_eof() || error.to_string().starts_with("missing field") {
-        if let Some(last) = path.last_mut() {
-            *last = Frame::Object {
-                key: None,
-                want_key: false,
-            };
-        }
+    if (error.is_eof() || error.to_string().starts_with("missing field"))
+        && let Some(last) = path.last_mut()
+    {
+        *last = Frame::Object {
+            key: None,
+            want_key: false,
+        };
     }
     render(&path)
 }
@@ -69,11 +69,13 @@ fn path_at(body: &[u8], offset: usize) -> Vec<Frame> {
             }
             b'"' => {
                 let end = string_end(body, i + 1);
-                if let Some(Frame::Object { key, want_key }) = stack.last_mut() {
-                    if *want_key {
-                        let raw = &body[i + 1..end.min(body.len())];
-                        *key = Some(String::from_utf8_lossy(raw).into_owned());
-                    }
+                if let Some(Frame::Object {
+                    key,
+                    want_key: true,
+                }) = stack.last_mut()
+                {
+                    let raw = &body[i + 1..end.min(body.len())];
+                    *key = Some(String::from_utf8_lossy(raw).into_owned());
                 }
                 i = end;
             }

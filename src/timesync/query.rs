@@ -197,10 +197,10 @@ impl<'a> TimesQuery<'a> {
     }
 
     fn check(&self) -> Result<()> {
-        if let (Some(s), Some(e)) = (self.start, self.end) {
-            if s > e {
-                return Err(Error::invalid("start", format!("{s} is after end {e}")));
-            }
+        if let (Some(s), Some(e)) = (self.start, self.end)
+            && s > e
+        {
+            return Err(Error::invalid("start", format!("{s} is after end {e}")));
         }
         let filters = !self.users.is_empty()
             || !self.projects.is_empty()
@@ -338,10 +338,16 @@ impl<'a> ProjectsQuery<'a> {
         let api = self.api;
         let revisions = self.include_revisions;
         if let Some(slug) = self.slug {
-            if self.include_deleted.is_some() || !self.users.is_empty() {
+            if self.include_deleted.is_some() {
                 return failed(Error::invalid(
                     "include_deleted",
                     "cannot be combined with slug (as pymesync refuses it: the server's single-project route ignores it)",
+                ));
+            }
+            if !self.users.is_empty() {
+                return failed(Error::invalid(
+                    "user",
+                    "cannot be combined with slug: the single-project route has no user filter",
                 ));
             }
             return one_stream(position, move || {

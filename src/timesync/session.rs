@@ -174,10 +174,10 @@ impl Session {
         let _one_at_a_time = self.renewing.lock().await;
         let credentials = {
             let s = self.read();
-            if s.generation != seen_generation {
-                if let Some(t) = &s.token {
-                    return Ok(t.value.clone());
-                }
+            if s.generation != seen_generation
+                && let Some(t) = &s.token
+            {
+                return Ok(t.value.clone());
             }
             s.credentials.clone()
         };
@@ -227,8 +227,17 @@ impl Authorizer for Session {
         })
     }
 
-    fn renew_after_unauthorized(&self) -> BoxFuture<'_, Result<bool>> {
+    fn renew_after_unauthorized<'a>(&'a self, body: &'a [u8]) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
+            // TimeSync answers 401 both for a rejected token ("Authentication
+            // failure", e.g. "Bad API token" after a server restart) and for a
+            // refused permission ("Authorization failure"); only the first is
+            // mended by logging in again.
+            let rejected_token = serde_json::from_slice::<types::Error>(body)
+                .is_ok_and(|e| e.error == "Authentication failure");
+            if !rejected_token {
+                return Ok(false);
+            }
             let (generation, can_renew) = {
                 let s = self.read();
                 (s.generation, s.credentials.is_some())

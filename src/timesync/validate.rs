@@ -176,7 +176,7 @@ pub(crate) fn project_update(p: &types::ProjectUpdate) -> Result<()> {
         &p.slugs,
         p.uri.as_deref(),
         p.default_activity.as_value().map(String::as_str),
-        p.users.keys(),
+        p.users.iter().flat_map(|u| u.keys()),
     )
 }
 

@@ -4,3 +4,6 @@ mod support;
 
 #[cfg(feature = "timesync")]
 mod timesync;
+
+#[cfg(all(feature = "timesync", feature = "sandbox"))]
+mod timesync_sandbox;

@@ -1056,6 +1056,39 @@ async fn a_401_logs_in_again_once_and_replays_the_request() {
 }
 
 #[tokio::test]
+async fn a_401_authorization_failure_is_not_replayed_and_does_not_log_in_again() {
+    let server = MockServer::start().await;
+    let token = fresh_token();
+    Mock::given(method("POST"))
+        .and(path("/v0/login"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "token": token })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let refused = Fixture::load("timesync/error_authorization_failure.json");
+    Mock::given(method("POST"))
+        .and(path("/v0/activities"))
+        .respond_with(refused.response())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (ts, _) = timesync_with(&server, None);
+    ts.authenticate("alice", "pw", AuthType::Password)
+        .await
+        .unwrap();
+    let err = ts
+        .create_activity(&types::ActivityCreate::new("QA", "qa"))
+        .await
+        .unwrap_err();
+    let api = err.api().unwrap();
+    assert_eq!(
+        (api.status.as_u16(), api.code.as_deref()),
+        (401, Some("Authorization failure"))
+    );
+    assert_eq!(api.message, refused.body()["text"]);
+}
+
+#[tokio::test]
 async fn without_stored_credentials_an_expired_token_is_an_auth_error_before_sending() {
     let server = MockServer::start().await;
     let (ts, _) = timesync_with(&server, Some(&timesync_token("alice", -1_000)));

@@ -12,6 +12,9 @@
 //! - `x-specbound-patch: true` on a component schema turns each of its optional,
 //!   nullable properties into `crate::runtime::Patch<T>` (absent, null or a
 //!   value), which progenitor cannot express (it maps both to `Option<T>`).
+//! - `x-specbound-send-empty: true` on an optional map or array property makes
+//!   it `Option<T>`: progenitor skips an empty map or array when serialising,
+//!   so without this an update could never send `{}` or `[]`.
 //! - Constructs that make progenitor panic are checked first, and a failure
 //!   names the spec file and the operation.
 
@@ -77,6 +80,7 @@ pub(crate) fn generate(spec_path: &Path) -> Result<Generated, GenerateError> {
 
     let secrets = schemas_with_flag(&spec, "x-specbound-secret");
     let patches = patch_properties(&spec);
+    let send_empty = flagged_properties(&spec, "x-specbound-send-empty");
     let tokens = run_progenitor(&spec, &secrets).map_err(|message| {
         // progenitor names neither the spec nor the operation: find the
         // first operation that fails on its own.
@@ -85,7 +89,20 @@ pub(crate) fn generate(spec_path: &Path) -> Result<Generated, GenerateError> {
 
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| fail(None, format!("progenitor produced invalid Rust: {e}")))?;
-    rewrite_patch_fields(&mut file, &patches).map_err(|m| fail(None, m))?;
+    rewrite_fields(
+        &mut file,
+        &patches,
+        FieldRewrite::Patch,
+        "x-specbound-patch",
+    )
+    .map_err(|m| fail(None, m))?;
+    rewrite_fields(
+        &mut file,
+        &send_empty,
+        FieldRewrite::SendEmpty,
+        "x-specbound-send-empty",
+    )
+    .map_err(|m| fail(None, m))?;
     let types = count_types(&file);
     Ok(Generated {
         code: prettyplease::unparse(&file),
@@ -281,6 +298,30 @@ fn patch_properties(spec: &OpenAPI) -> BTreeMap<String, BTreeSet<String>> {
     out
 }
 
+/// For each component schema: the properties carrying `flag: true`.
+fn flagged_properties(spec: &OpenAPI, flag: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out = BTreeMap::new();
+    for (name, schema) in component_schemas(spec) {
+        if let openapiv3::SchemaKind::Type(openapiv3::Type::Object(obj)) = &schema.schema_kind {
+            let props: BTreeSet<String> = obj
+                .properties
+                .iter()
+                .filter(|(_, s)| match s {
+                    ReferenceOr::Item(s) => {
+                        s.schema_data.extensions.get(flag) == Some(&serde_json::Value::Bool(true))
+                    }
+                    ReferenceOr::Reference { .. } => false,
+                })
+                .map(|(p, _)| p.clone())
+                .collect();
+            if !props.is_empty() {
+                out.insert(name.clone(), props);
+            }
+        }
+    }
+    out
+}
+
 fn settings(secrets: &[String]) -> progenitor::GenerationSettings {
     let mut settings = progenitor::GenerationSettings::default();
     settings
@@ -357,104 +398,177 @@ fn first_failing_operation(spec: &OpenAPI, secrets: &[String]) -> Option<String>
     None
 }
 
-/// Rewrites the fields listed in `patches` from `Option<T>` to
-/// `crate::runtime::Patch<T>`, in the type and in its builder.
-fn rewrite_patch_fields(
+/// How a field's Rust type is rewritten after generation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldRewrite {
+    /// `Option<T>` becomes `crate::runtime::Patch<T>` (absent, null, value).
+    Patch,
+    /// `T` (a map or list skipped when empty) becomes `Option<T>`, so that an
+    /// empty one can be sent.
+    SendEmpty,
+}
+
+/// Rewrites, per schema, the listed properties' fields, in the type and in its builder.
+fn rewrite_fields(
     file: &mut syn::File,
-    patches: &BTreeMap<String, BTreeSet<String>>,
+    fields: &BTreeMap<String, BTreeSet<String>>,
+    kind: FieldRewrite,
+    extension: &str,
 ) -> Result<(), String> {
-    for (schema, props) in patches {
+    for (schema, props) in fields {
         let type_name = pascal_case(schema);
-        let fields: BTreeSet<String> = props.iter().map(|p| snake_case(p)).collect();
-        let mut rewriter = PatchRewriter {
+        let mut rewriter = FieldRewriter {
             type_name: type_name.clone(),
-            fields,
+            fields: props.iter().map(|p| snake_case(p)).collect(),
+            kind,
             rewritten: 0,
         };
         rewriter.visit_file_mut(file);
-        if rewriter.rewritten == 0 && !props.is_empty() {
+        if rewriter.rewritten < props.len() {
             return Err(format!(
-                "x-specbound-patch on `{schema}`: no struct `{type_name}` with the fields {props:?} was generated"
+                "{extension} on `{schema}`: the generated struct `{type_name}` does not have the expected fields {props:?}"
             ));
         }
     }
     Ok(())
 }
 
-struct PatchRewriter {
+struct FieldRewriter {
     type_name: String,
     fields: BTreeSet<String>,
+    kind: FieldRewrite,
+    /// Fields rewritten in the type itself.
     rewritten: usize,
 }
 
-impl PatchRewriter {
-    fn option_to_patch(ty: &mut syn::Type) -> bool {
-        let mut swap = OptionToPatch(false);
-        swap.visit_type_mut(ty);
-        swap.0
+impl FieldRewriter {
+    /// Rewrites the value type `ty` of one field; false if it had the wrong shape.
+    fn rewrite(&self, ty: &mut syn::Type) -> bool {
+        match self.kind {
+            FieldRewrite::Patch => {
+                let mut swap = OptionToPatch(false);
+                swap.visit_type_mut(ty);
+                swap.0
+            }
+            FieldRewrite::SendEmpty => {
+                let inner = ty.clone();
+                *ty = syn::parse_quote!(::std::option::Option<#inner>);
+                true
+            }
+        }
     }
 
-    fn patch_struct(&mut self, item: &mut syn::ItemStruct, in_builder: bool) {
+    fn serde_attr(&self, rename: Option<syn::LitStr>) -> syn::Attribute {
+        let skip = match self.kind {
+            FieldRewrite::Patch => "crate::runtime::Patch::is_absent",
+            FieldRewrite::SendEmpty => "::std::option::Option::is_none",
+        };
+        match rename {
+            Some(r) => {
+                syn::parse_quote!(#[serde(rename = #r, default, skip_serializing_if = #skip)])
+            }
+            None => syn::parse_quote!(#[serde(default, skip_serializing_if = #skip)]),
+        }
+    }
+
+    fn is_listed(&self, ident: &syn::Ident) -> bool {
+        self.fields
+            .contains(ident.to_string().trim_start_matches("r#"))
+    }
+
+    /// `types::X` gets the new field type and serde attribute; `builder::X`
+    /// holds `Result<T, String>` per field, whose `T` is rewritten.
+    fn rewrite_struct(&mut self, item: &mut syn::ItemStruct, in_builder: bool) {
         for field in item.fields.iter_mut() {
             let Some(ident) = &field.ident else { continue };
-            let name = ident.to_string();
-            let name = name.trim_start_matches("r#");
-            if !self.fields.contains(name) {
+            if !self.is_listed(ident) {
                 continue;
             }
-            if Self::option_to_patch(&mut field.ty) {
+            if in_builder {
+                if let Some(value) = first_generic_arg(&mut field.ty) {
+                    self.rewrite(value);
+                }
+                continue;
+            }
+            if self.rewrite(&mut field.ty) {
                 self.rewritten += 1;
             }
-            if !in_builder {
-                for attr in field
-                    .attrs
-                    .iter_mut()
-                    .filter(|a| a.path().is_ident("serde"))
-                {
-                    let mut rename = None;
-                    let _ = attr.parse_nested_meta(|meta| {
-                        if meta.path.is_ident("rename") {
-                            rename = Some(meta.value()?.parse::<syn::LitStr>()?);
-                        } else if meta.input.peek(syn::Token![=]) {
-                            meta.value()?.parse::<syn::Expr>()?;
-                        }
-                        Ok(())
-                    });
-                    *attr = match rename {
-                        Some(r) => {
-                            syn::parse_quote!(#[serde(rename = #r, default, skip_serializing_if = "crate::runtime::Patch::is_absent")])
-                        }
-                        None => {
-                            syn::parse_quote!(#[serde(default, skip_serializing_if = "crate::runtime::Patch::is_absent")])
-                        }
-                    };
+            for attr in field
+                .attrs
+                .iter_mut()
+                .filter(|a| a.path().is_ident("serde"))
+            {
+                let mut rename = None;
+                let _ = attr.parse_nested_meta(|meta| {
+                    if meta.path.is_ident("rename") {
+                        rename = Some(meta.value()?.parse::<syn::LitStr>()?);
+                    } else if meta.input.peek(syn::Token![=]) {
+                        meta.value()?.parse::<syn::Expr>()?;
+                    }
+                    Ok(())
+                });
+                *attr = self.serde_attr(rename);
+            }
+        }
+    }
+
+    /// The builder's setters: `fn notes<T>(..) where T: TryInto<X>`.
+    fn rewrite_setters(&self, imp: &mut syn::ItemImpl) {
+        for item in imp.items.iter_mut() {
+            let syn::ImplItem::Fn(f) = item else { continue };
+            if !self.is_listed(&f.sig.ident) {
+                continue;
+            }
+            let Some(wc) = &mut f.sig.generics.where_clause else {
+                continue;
+            };
+            for pred in wc.predicates.iter_mut() {
+                let syn::WherePredicate::Type(t) = pred else {
+                    continue;
+                };
+                for bound in t.bounds.iter_mut() {
+                    if let syn::TypeParamBound::Trait(tb) = bound
+                        && tb
+                            .path
+                            .segments
+                            .last()
+                            .is_some_and(|s| s.ident == "TryInto")
+                        && let Some(syn::PathArguments::AngleBracketed(args)) =
+                            tb.path.segments.last_mut().map(|s| &mut s.arguments)
+                        && let Some(syn::GenericArgument::Type(ty)) = args.args.first_mut()
+                    {
+                        self.rewrite(ty);
+                    }
                 }
             }
         }
     }
 }
 
-impl VisitMut for PatchRewriter {
+/// The first generic argument of a path type (`T` in `Result<T, E>`).
+fn first_generic_arg(ty: &mut syn::Type) -> Option<&mut syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &mut p.path.segments.last_mut()?.arguments
+    else {
+        return None;
+    };
+    match args.args.first_mut()? {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    }
+}
+
+impl VisitMut for FieldRewriter {
     fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
         let in_builder = module.ident == "builder";
         if let Some((_, items)) = &mut module.content {
             for item in items.iter_mut() {
                 match item {
                     syn::Item::Struct(s) if s.ident == self.type_name => {
-                        self.patch_struct(s, in_builder);
+                        self.rewrite_struct(s, in_builder);
                     }
                     syn::Item::Impl(imp) if in_builder && is_impl_of(imp, &self.type_name) => {
-                        // The builder's setters: `fn notes<T>(..) where T: TryInto<Option<X>>`.
-                        for it in imp.items.iter_mut() {
-                            let syn::ImplItem::Fn(f) = it else { continue };
-                            let name = f.sig.ident.to_string();
-                            if self.fields.contains(name.trim_start_matches("r#")) {
-                                if let Some(wc) = &mut f.sig.generics.where_clause {
-                                    let mut swap = OptionToPatch(false);
-                                    swap.visit_where_clause_mut(wc);
-                                }
-                            }
-                        }
+                        self.rewrite_setters(imp);
                     }
                     _ => {}
                 }
@@ -469,15 +583,14 @@ struct OptionToPatch(bool);
 
 impl VisitMut for OptionToPatch {
     fn visit_type_mut(&mut self, ty: &mut syn::Type) {
-        if let syn::Type::Path(p) = ty {
-            if let Some(seg) = p.path.segments.last().filter(|s| s.ident == "Option") {
-                if let syn::PathArguments::AngleBracketed(args) = &seg.arguments {
-                    let args = args.clone();
-                    *ty = syn::parse_quote!(crate::runtime::Patch #args);
-                    self.0 = true;
-                    return;
-                }
-            }
+        if let syn::Type::Path(p) = ty
+            && let Some(seg) = p.path.segments.last().filter(|s| s.ident == "Option")
+            && let syn::PathArguments::AngleBracketed(args) = &seg.arguments
+        {
+            let args = args.clone();
+            *ty = syn::parse_quote!(crate::runtime::Patch #args);
+            self.0 = true;
+            return;
         }
         syn::visit_mut::visit_type_mut(self, ty);
     }

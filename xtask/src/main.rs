@@ -3,6 +3,8 @@
 //! - `generate [--api NAME]`: writes each API's generated client to
 //!   `target/generated/<api>.rs` (the same code build.rs compiles) and prints
 //!   how many operations and types it has.
+//! - `ci`: every check CI runs, in order, stopping at the first failure
+//!   (the test command of README.md; `.ci/run` calls it).
 
 mod codegen;
 
@@ -16,6 +18,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("generate") => generate(&args[1..]),
+        Some("ci") => ci(),
         Some("help") | Some("--help") | None => {
             println!("{}", usage());
             Ok(())
@@ -35,7 +38,8 @@ fn usage() -> &'static str {
     "usage: cargo xtask <command>\n\
      \n\
      commands:\n  \
-       generate [--api NAME]   write target/generated/<api>.rs and print operation and type counts"
+       generate [--api NAME]   write target/generated/<api>.rs and print operation and type counts\n  \
+       ci                      run every CI check (fmt, clippy, tests, doc tests, bench build)"
 }
 
 /// The repository root (the parent of this crate's folder).
@@ -78,5 +82,43 @@ fn generate(args: &[String]) -> Result<(), String> {
             target.strip_prefix(&root).unwrap_or(&target).display()
         );
     }
+    Ok(())
+}
+
+/// The checks CI runs, each a cargo command run from the repository root.
+const CI_STEPS: &[&[&str]] = &[
+    &["fmt", "--all", "--check"],
+    &[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ],
+    &["test", "--workspace", "--all-features"],
+    &["bench", "--no-run", "--all-features"],
+];
+
+fn ci() -> Result<(), String> {
+    let root = root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let started = std::time::Instant::now();
+    for step in CI_STEPS {
+        let shown = format!("cargo {}", step.join(" "));
+        println!("==> {shown}");
+        let t = std::time::Instant::now();
+        let status = std::process::Command::new(&cargo)
+            .args(*step)
+            .current_dir(&root)
+            .status()
+            .map_err(|e| format!("cannot run {shown}: {e}"))?;
+        if !status.success() {
+            return Err(format!("{shown} failed ({status})"));
+        }
+        println!("<== {shown}: ok in {:.0?}", t.elapsed());
+    }
+    println!("ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }
