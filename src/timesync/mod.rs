@@ -1,4 +1,5 @@
 #![doc = include_str!("../docs/timesync.md")]
+#![doc = include_str!("../docs/timesync_operations.md")]
 
 mod client;
 mod duration;

@@ -613,7 +613,7 @@ fn count_types(file: &syn::File) -> usize {
 }
 
 /// `TimeUpdate` from `TimeUpdate`, `time_update` or `time-update`, as typify names types.
-fn pascal_case(name: &str) -> String {
+pub(crate) fn pascal_case(name: &str) -> String {
     name.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {

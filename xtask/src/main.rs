@@ -7,18 +7,36 @@
 //!   (the test command of README.md; `.ci/run` calls it).
 
 mod codegen;
+mod diff;
+mod lint;
+mod render;
+mod spec;
+mod surface;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Every API with a spec, in the order reports list them.
-const APIS: &[&str] = &["timesync"];
+/// Every API, in the order reports list them; one whose `spec/<api>.yaml`
+/// does not exist yet is passed over unless named with `--api`.
+pub(crate) const APIS: &[&str] = &["timesync", "cronofy"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("generate") => generate(&args[1..]),
         Some("ci") => ci(),
+        Some("surface") => {
+            selected_apis(&args[1..]).and_then(|apis| surface::write(&root(), &apis))
+        }
+        Some("check") => check(&args[1..]),
+        Some("lint") => lint(&args[1..]),
+        Some("diff") => diff::run(&root(), &args[1..]).and_then(|ok| {
+            if ok {
+                Ok(())
+            } else {
+                Err("breaking changes found (pass --allow-breaking to accept them)".into())
+            }
+        }),
         Some("help") | Some("--help") | None => {
             println!("{}", usage());
             Ok(())
@@ -39,7 +57,12 @@ fn usage() -> &'static str {
      \n\
      commands:\n  \
        generate [--api NAME]   write target/generated/<api>.rs and print operation and type counts\n  \
-       ci                      run every CI check (fmt, clippy, tests, doc tests, bench build)"
+       surface [--api NAME]    write spec/surface/<api>.txt and src/docs/<api>_operations.md\n  \
+       check [--api NAME]      fail with a diff when those committed files are stale\n  \
+       lint [--api NAME | FILE...]  check the specs against the lint rules (see xtask/src/lint.rs)\n  \
+       diff OLD NEW | diff --base REV SPEC [--format text|markdown] [--allow-breaking]\n  \
+                               list what changed between two spec versions and what breaks\n  \
+       ci                      run every CI check (fmt, clippy, tests, doc tests, bench build, lint, check)"
 }
 
 /// The repository root (the parent of this crate's folder).
@@ -53,7 +76,11 @@ fn root() -> PathBuf {
 /// The APIs named by `--api NAME` in `args`, or all of them.
 fn selected_apis(args: &[String]) -> Result<Vec<&'static str>, String> {
     match args.iter().position(|a| a == "--api") {
-        None => Ok(APIS.to_vec()),
+        None => Ok(APIS
+            .iter()
+            .copied()
+            .filter(|a| root().join("spec").join(format!("{a}.yaml")).exists())
+            .collect()),
         Some(i) => {
             let name = args.get(i + 1).ok_or("--api needs a name")?;
             APIS.iter()
@@ -88,6 +115,8 @@ fn generate(args: &[String]) -> Result<(), String> {
 /// The checks CI runs, each a cargo command run from the repository root.
 const CI_STEPS: &[&[&str]] = &[
     &["fmt", "--all", "--check"],
+    &["xtask", "lint"],
+    &["xtask", "check"],
     &[
         "clippy",
         "--workspace",
@@ -100,6 +129,64 @@ const CI_STEPS: &[&[&str]] = &[
     &["test", "--workspace", "--all-features"],
     &["bench", "--no-run", "--all-features"],
 ];
+
+fn check(args: &[String]) -> Result<(), String> {
+    let apis = selected_apis(args)?;
+    let diffs = surface::check(&root(), &apis)?;
+    if diffs.is_empty() {
+        println!(
+            "check: the committed surfaces of {} match their specs",
+            apis.join(", ")
+        );
+        return Ok(());
+    }
+    for d in &diffs {
+        eprintln!("{d}");
+    }
+    Err(format!(
+        "{} committed file(s) differ from what the specs produce: run `cargo xtask surface` and commit the result",
+        diffs.len()
+    ))
+}
+
+fn lint(args: &[String]) -> Result<(), String> {
+    let root = root();
+    let named_files = args
+        .iter()
+        .any(|a| [".yaml", ".yml", ".json"].iter().any(|e| a.ends_with(e)));
+    let files: Vec<PathBuf> = if named_files {
+        args.iter().map(PathBuf::from).collect()
+    } else {
+        selected_apis(args)?
+            .into_iter()
+            .map(|a| root.join("spec").join(format!("{a}.yaml")))
+            .collect()
+    };
+    let mut total = 0;
+    for file in &files {
+        let spec = spec::Spec::load(file)?;
+        let mut findings = lint::lint(&spec);
+        findings.extend(lint::generator_findings(&spec));
+        let shown = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        for f in &findings {
+            println!("{shown}#{}: [{}] {}", f.pointer, f.rule, f.message);
+        }
+        println!(
+            "{shown}: {} operations, {} finding(s)",
+            spec.operations().len(),
+            findings.len()
+        );
+        total += findings.len();
+    }
+    if total > 0 {
+        return Err(format!("lint: {total} finding(s)"));
+    }
+    Ok(())
+}
 
 fn ci() -> Result<(), String> {
     let root = root();
