@@ -647,3 +647,70 @@ fn snake_case(name: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generate_text(name: &str, yaml: &str) -> Result<Generated, GenerateError> {
+        let path = std::env::temp_dir().join(format!("codegen-{}-{name}.yaml", std::process::id()));
+        std::fs::write(&path, yaml).unwrap();
+        let result = generate(&path);
+        let _ = std::fs::remove_file(&path);
+        result
+    }
+
+    const HEAD: &str = "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths:\n";
+    const OK_OP: &str = "  /ok:\n    get:\n      operationId: get_ok\n      responses:\n        '200': {description: ok}\n";
+
+    #[test]
+    fn a_construct_checked_first_names_the_spec_and_the_operation() {
+        let yaml = format!(
+            "{HEAD}{OK_OP}  /two:\n    get:\n      operationId: get_two\n      responses:\n        '200':\n          description: a\n          content: {{application/json: {{schema: {{type: string}}}}}}\n        '201':\n          description: b\n          content: {{application/json: {{schema: {{type: integer}}}}}}\n"
+        );
+        let err = generate_text("two", &yaml)
+            .err()
+            .expect("two success bodies must fail");
+        assert_eq!(err.operation.as_deref(), Some("get_two"));
+        let text = err.to_string();
+        assert!(
+            text.contains("codegen-") && text.contains(".yaml: operation `get_two`: "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_progenitor_panic_is_traced_to_its_operation() {
+        // An object-typed query parameter makes progenitor's builder
+        // generation panic (unreachable!); nothing checks it beforehand.
+        let yaml = format!(
+            "{HEAD}{OK_OP}  /filter:\n    get:\n      operationId: list_filtered\n      parameters:\n        - name: filter\n          in: query\n          schema: {{type: object, properties: {{a: {{type: string}}}}}}\n      responses:\n        '200': {{description: ok}}\n"
+        );
+        let err = generate_text("panic", &yaml)
+            .err()
+            .expect("progenitor must refuse it");
+        assert_eq!(err.operation.as_deref(), Some("list_filtered"), "{err}");
+        assert!(err.message.contains("progenitor"), "{err}");
+    }
+
+    #[test]
+    fn patch_and_send_empty_fields_are_rewritten_in_type_and_builder() {
+        let yaml = format!(
+            "{HEAD}  /things:\n    post:\n      operationId: update_thing\n      requestBody:\n        required: true\n        content: {{application/json: {{schema: {{$ref: '#/components/schemas/ThingUpdate'}}}}}}\n      responses:\n        '200': {{description: ok}}\ncomponents:\n  schemas:\n    ThingUpdate:\n      type: object\n      x-specbound-patch: true\n      properties:\n        notes: {{type: string, nullable: true}}\n        name: {{type: string}}\n        tags:\n          type: object\n          x-specbound-send-empty: true\n          additionalProperties: {{type: string}}\n"
+        );
+        let code = generate_text("patch", &yaml).unwrap().code;
+        assert!(
+            code.contains("pub notes: crate::runtime::Patch<::std::string::String>"),
+            "{code}"
+        );
+        assert!(
+            code.contains("pub name: ::std::option::Option<::std::string::String>"),
+            "{code}"
+        );
+        assert!(code.contains("pub tags: ::std::option::Option<"), "{code}");
+        assert!(
+            code.contains("skip_serializing_if = \"crate::runtime::Patch::is_absent\""),
+            "{code}"
+        );
+    }
+}
