@@ -62,9 +62,11 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// A list stream could not go on safely (the API repeated a cursor).
-    #[error("pagination stopped: {0}")]
-    Pagination(String),
+    /// The API answered something its protocol rules out (a list repeated a
+    /// cursor, a batch answer has the wrong number of results); the call
+    /// stopped rather than loop or guess.
+    #[error("unexpected answer from the API: {0}")]
+    Protocol(String),
     /// The client was configured with something unusable.
     #[error("invalid configuration: {0}")]
     Config(String),

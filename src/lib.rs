@@ -10,6 +10,10 @@ pub use error::{ApiError, AuthErrorKind, Error, ErrorBody, FieldError, Result};
 #[cfg_attr(docsrs, doc(cfg(feature = "timesync")))]
 pub mod timesync;
 
+#[cfg(feature = "cronofy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cronofy")))]
+pub mod cronofy;
+
 #[cfg(feature = "sandbox")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
 pub mod sandbox;

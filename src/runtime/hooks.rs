@@ -420,6 +420,46 @@ impl WithoutUrlRef for reqwest::Error {
     }
 }
 
+/// `impl ClientHooks<Runtime>` for a generated client: one line per hook,
+/// delegating to [`pre`], [`exec`] and [`post`]. Each API module invokes it
+/// once for its generated `Client`.
+macro_rules! impl_client_hooks {
+    ($client:ty) => {
+        impl progenitor_client::ClientHooks<crate::runtime::Runtime> for $client {
+            async fn pre<E>(
+                &self,
+                request: &mut reqwest::Request,
+                info: &progenitor_client::OperationInfo,
+            ) -> Result<(), progenitor_client::Error<E>> {
+                crate::runtime::hooks::pre(
+                    progenitor_client::ClientInfo::inner(self),
+                    request,
+                    info,
+                )
+                .await
+            }
+
+            async fn exec(
+                &self,
+                request: reqwest::Request,
+                info: &progenitor_client::OperationInfo,
+            ) -> reqwest::Result<reqwest::Response> {
+                use progenitor_client::ClientInfo as _;
+                crate::runtime::hooks::exec(self.inner(), self.client(), request, info).await
+            }
+
+            async fn post<E>(
+                &self,
+                result: &reqwest::Result<reqwest::Response>,
+                _info: &progenitor_client::OperationInfo,
+            ) -> Result<(), progenitor_client::Error<E>> {
+                crate::runtime::hooks::post(result).await
+            }
+        }
+    };
+}
+pub(crate) use impl_client_hooks;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,11 @@
 //! one, and the client's `ClientHooks` delegate to [`hooks`].
 
 pub mod auth;
+mod dates;
 pub(crate) mod hooks;
 pub(crate) mod json_path;
 pub(crate) mod json_stream;
+pub mod oauth;
 pub mod paginate;
 mod patch;
 pub mod rate_limit;
@@ -18,6 +20,10 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use self::auth::{Authorizer, Basic, Bearer};
+pub use self::dates::IntoDate;
+pub use self::oauth::{
+    FileTokenStore, MemoryTokenStore, OAuthSession, OAuthToken, Refresher, TokenStore,
+};
 pub use self::paginate::{Paginated, Position};
 pub use self::patch::Patch;
 pub use self::rate_limit::{RateLimiter, RequestInterval};

@@ -5,7 +5,7 @@
 //! time), and can say where it stands ([`Paginated::position`]) so that a
 //! new stream can carry on from there after a crash ([`Paginated::resume`]).
 //! A cursor the API already gave ends the stream with
-//! [`Error::Pagination`](crate::Error::Pagination) instead of looping.
+//! [`Error::Protocol`](crate::Error::Protocol) instead of looping.
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
@@ -102,7 +102,9 @@ impl<'a, T: Send + 'a> Paginated<'a, T> {
             seen,
         }
     }
+}
 
+impl<T> Paginated<'_, T> {
     /// Where the stream stands: the next item it yields is the one after this.
     pub fn position(&self) -> Position {
         Position {
@@ -160,7 +162,7 @@ impl<'a, T: Send + 'a> Stream for Paginated<'a, T> {
                         };
                         if !this.seen.insert(&next) {
                             this.state = State::Done;
-                            return Poll::Ready(Some(Err(Error::Pagination(
+                            return Poll::Ready(Some(Err(Error::Protocol(
                                 "the API gave a next-page cursor it had already given; stopping instead of looping"
                                     .into(),
                             ))));
@@ -289,7 +291,7 @@ mod tests {
             async move { Ok(Page::from_vec(vec![1], next)) }
         });
         let err = s.try_collect::<Vec<i32>>().await.unwrap_err();
-        assert!(matches!(err, Error::Pagination(_)), "{err:?}");
+        assert!(matches!(err, Error::Protocol(_)), "{err:?}");
     }
 
     #[tokio::test]

@@ -15,7 +15,8 @@ mod generated {
         missing_docs,
         unreachable_pub,
         unreachable_patterns,
-        unused_imports
+        unused_imports,
+        dead_code
     )]
     include!(concat!(env!("OUT_DIR"), "/timesync.rs"));
 }
@@ -29,38 +30,12 @@ pub use generated::{builder, prelude, types};
 
 pub use self::client::{Client, ClientBuilder};
 pub use self::duration::Duration;
-pub use self::query::{ActivitiesQuery, IntoDate, ProjectsQuery, TimesQuery, UsersQuery};
+pub use self::query::{ActivitiesQuery, ProjectsQuery, TimesQuery, UsersQuery};
 pub use self::session::AuthType;
 pub use self::validate::IntoUuid;
+pub use crate::runtime::IntoDate;
 
-use crate::runtime::{Runtime, hooks};
-
-impl progenitor_client::ClientHooks<Runtime> for generated::Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &progenitor_client::OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        hooks::pre(progenitor_client::ClientInfo::inner(self), request, info).await
-    }
-
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &progenitor_client::OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        use progenitor_client::ClientInfo as _;
-        hooks::exec(self.inner(), self.client(), request, info).await
-    }
-
-    async fn post<E>(
-        &self,
-        result: &reqwest::Result<reqwest::Response>,
-        _info: &progenitor_client::OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        hooks::post(result).await
-    }
-}
+crate::runtime::hooks::impl_client_hooks!(generated::Client);
 
 /// TimeSync's error body `{"status", "error", "text", "values"}`.
 impl crate::ErrorBody for types::Error {

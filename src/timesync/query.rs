@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::generated::{Client as Api, prelude::*, types};
 use super::validate::{self, IntoUuid};
+use crate::runtime::IntoDate;
 use crate::runtime::hooks::send_for_body;
 use crate::runtime::json_stream::ArrayItems;
 use crate::runtime::paginate::{Page, Paginated, Position};
@@ -79,24 +80,6 @@ fn keep<T>(first_error: &mut Option<Error>, value: Result<T>) -> Option<T> {
             first_error.get_or_insert(e);
             None
         }
-    }
-}
-
-/// A date given as [`NaiveDate`] or as `yyyy-mm-dd` text.
-pub trait IntoDate {
-    /// The date, or [`Error::Invalid`] naming `field`.
-    fn into_date(self, field: &str) -> Result<NaiveDate>;
-}
-
-impl IntoDate for NaiveDate {
-    fn into_date(self, _: &str) -> Result<NaiveDate> {
-        Ok(self)
-    }
-}
-
-impl IntoDate for &str {
-    fn into_date(self, field: &str) -> Result<NaiveDate> {
-        validate::date(field, self)
     }
 }
 

@@ -5,7 +5,6 @@
 //! rules (web URIs for `issue_uri`, non-empty names) and pymesync's
 //! (`slug` together with `include_deleted` is refused).
 
-use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::types;
@@ -32,27 +31,6 @@ pub(crate) fn username(field: &str, value: &str) -> Result<types::Username> {
             format!("`{value}` is not a username: use letters, digits, `_`, `~` and `-`"),
         )
     })
-}
-
-/// A `yyyy-mm-dd` date.
-pub(crate) fn date(field: &str, value: &str) -> Result<NaiveDate> {
-    let well_formed = value.len() == 10
-        && value.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    well_formed
-        .then(|| NaiveDate::parse_from_str(value, "%Y-%m-%d").ok())
-        .flatten()
-        .ok_or_else(|| {
-            Error::invalid(
-                field,
-                format!("`{value}` is not a date in the form yyyy-mm-dd"),
-            )
-        })
 }
 
 /// An `http` or `https` URI, as the server's `valid-url.isWebUri` wants.
@@ -247,14 +225,7 @@ mod tests {
     }
 
     #[test]
-    fn dates_uuids_and_uris() {
-        assert_eq!(
-            date("start", "2015-04-20").unwrap(),
-            NaiveDate::from_ymd_opt(2015, 4, 20).unwrap()
-        );
-        for bad in ["2015-4-20", "20150420", "2015-02-30", "2015-04-20T00:00:00"] {
-            assert!(date("start", bad).is_err(), "{bad}");
-        }
+    fn uuids_and_uris() {
         assert!("12345678-1234-4234-8234-123456789abc".into_uuid().is_ok());
         for bad in [
             "",

@@ -103,12 +103,61 @@ pub(crate) fn generate(spec_path: &Path) -> Result<Generated, GenerateError> {
         "x-specbound-send-empty",
     )
     .map_err(|m| fail(None, m))?;
+    file.items.push(spec_facts(&spec));
     let types = count_types(&file);
     Ok(Generated {
         code: prettyplease::unparse(&file),
         operations: operations(&spec).count(),
         types,
     })
+}
+
+/// Facts of the spec the runtime needs and progenitor drops, as a `spec`
+/// module: each operation's security schemes (in the spec's order of
+/// preference) and the data centers of `x-specbound-data-centers`.
+fn spec_facts(spec: &OpenAPI) -> syn::Item {
+    let default_security = spec.security.clone().unwrap_or_default();
+    let security = operations(spec).map(|(m, p, op)| {
+        let name = op_name(m, p, op);
+        let requirements = op.security.as_ref().unwrap_or(&default_security);
+        let schemes: Vec<&String> = requirements.iter().flat_map(|r| r.keys()).collect();
+        quote!((#name, &[#(#schemes),*]))
+    });
+    let centers = spec
+        .extensions
+        .get("x-specbound-data-centers")
+        .and_then(|v| v.as_object())
+        .into_iter()
+        .flatten()
+        .map(|(id, hosts)| {
+            let api = hosts["api"].as_str().unwrap_or_default();
+            let app = hosts["app"].as_str().unwrap_or_default();
+            quote!((#id, #api, #app))
+        });
+    let extensions = operations(spec).flat_map(|(m, p, op)| {
+        let name = op_name(m, p, op);
+        op.extensions
+            .iter()
+            .filter(|(k, _)| k.starts_with("x-specbound-") && k.as_str() != "x-specbound-note")
+            .map(move |(k, v)| {
+                let json = v.to_string();
+                quote!((#name, #k, #json))
+            })
+            .collect::<Vec<_>>()
+    });
+    syn::parse_quote! {
+        /// What the spec says that the generated code does not carry.
+        pub mod spec {
+            /// Each operation's `x-specbound-*` extensions (notes aside):
+            /// (operation, extension, value as JSON).
+            pub const EXTENSIONS: &[(&str, &str, &str)] = &[#(#extensions),*];
+            /// Each operation's security schemes, in the spec's order of preference
+            /// (empty: no credentials).
+            pub const SECURITY: &[(&str, &[&str])] = &[#(#security),*];
+            /// `x-specbound-data-centers`: (id, API host, app host).
+            pub const DATA_CENTERS: &[(&str, &str, &str)] = &[#(#centers),*];
+        }
+    }
 }
 
 /// Every operation as (method, path, operation).

@@ -1,0 +1,157 @@
+//! Checks made before anything is sent, as pycronofy's `validate` makes
+//! them, but typed: each failure is an [`Error::Invalid`] naming the field.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::types;
+use crate::{Error, Result};
+
+/// A string that must not be empty.
+pub(crate) fn non_empty(field: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    Ok(())
+}
+
+fn web_url(field: &str, value: &str) -> Result<url::Url> {
+    url::Url::parse(value)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| Error::invalid(field, format!("`{value}` is not an http or https URL")))
+}
+
+/// An OAuth redirect URI: an http(s) URL.
+pub(crate) fn redirect_uri(value: &str) -> Result<()> {
+    web_url("redirect_uri", value).map(drop)
+}
+
+/// A push notification callback: an http(s) URL of at most 128 characters.
+pub(crate) fn callback_url(value: &str) -> Result<()> {
+    web_url("callback_url", value)?;
+    if value.chars().count() > 128 {
+        return Err(Error::invalid(
+            "callback_url",
+            format!(
+                "is {} characters long; Cronofy accepts at most 128",
+                value.chars().count()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An IANA time zone id, checked against the tz database.
+pub(crate) fn tzid(field: &str, value: &str) -> Result<chrono_tz::Tz> {
+    value.parse::<chrono_tz::Tz>().map_err(|_| {
+        Error::invalid(
+            field,
+            format!("`{value}` is not an IANA time zone (like `Europe/London`)"),
+        )
+    })
+}
+
+/// An event time reduced to something comparable.
+enum When {
+    Instant(DateTime<Utc>),
+    Day(NaiveDate),
+}
+
+fn when(field: &str, time: &types::EventTime) -> Result<When> {
+    Ok(match time {
+        types::EventTime::UtcDateTime(t) => When::Instant(t.0),
+        types::EventTime::CalendarDate(d) => When::Day(d.0),
+        types::EventTime::LocalizedTime(l) => {
+            tzid(&format!("{field}.tzid"), &l.tzid)?;
+            match &l.time {
+                types::DateOrDateTime::UtcDateTime(t) => When::Instant(t.0),
+                types::DateOrDateTime::CalendarDate(d) => When::Day(d.0),
+            }
+        }
+    })
+}
+
+/// Start and end of one kind (both dates or both times), end after start.
+fn period(start: &types::EventTime, end: &types::EventTime) -> Result<()> {
+    match (when("start", start)?, when("end", end)?) {
+        (When::Instant(s), When::Instant(e)) if e <= s => {
+            Err(Error::invalid("end", format!("{e} is not after start {s}")))
+        }
+        // All-day end dates are exclusive: a one-day event ends the next day.
+        (When::Day(s), When::Day(e)) if e <= s => Err(Error::invalid(
+            "end",
+            format!("{e} is not after start {s} (all-day end dates are exclusive)"),
+        )),
+        (When::Instant(_), When::Day(_)) | (When::Day(_), When::Instant(_)) => Err(Error::invalid(
+            "end",
+            "start and end must both be dates (all-day) or both be times",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A managed event: ids, summary, time zone and period.
+pub(crate) fn event(e: &types::EventUpsert) -> Result<()> {
+    non_empty("event_id", &e.event_id)?;
+    non_empty("summary", &e.summary)?;
+    if let Some(t) = &e.tzid {
+        tzid("tzid", t)?;
+    }
+    period(&e.start, &e.end)
+}
+
+/// An external event update: time zone, and the period when both ends change.
+pub(crate) fn external_event(e: &types::ExternalEventUpdate) -> Result<()> {
+    if let Some(t) = &e.tzid {
+        tzid("tzid", t)?;
+    }
+    match (&e.start, &e.end) {
+        (Some(s), Some(en)) => period(s, en),
+        (Some(s), None) => when("start", s).map(drop),
+        (None, Some(en)) => when("end", en).map(drop),
+        (None, None) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> types::EventTime {
+        serde_json::from_value(serde_json::json!(s)).unwrap()
+    }
+
+    #[test]
+    fn periods_need_one_kind_and_end_after_start() {
+        assert!(period(&t("2026-11-23T10:00:00Z"), &t("2026-11-23T11:00:00Z")).is_ok());
+        assert!(period(&t("2026-11-23"), &t("2026-11-24")).is_ok());
+        for (s, e) in [
+            ("2026-11-23T11:00:00Z", "2026-11-23T10:00:00Z"),
+            ("2026-11-23T10:00:00Z", "2026-11-23T10:00:00Z"),
+            ("2026-11-23", "2026-11-23"),
+            ("2026-11-23", "2026-11-23T10:00:00Z"),
+        ] {
+            match period(&t(s), &t(e)) {
+                Err(Error::Invalid { field, .. }) => assert_eq!(field, "end"),
+                other => panic!("{s} {e}: {other:?}"),
+            }
+        }
+        let localized: types::EventTime = serde_json::from_value(
+            serde_json::json!({"time": "2026-11-23T10:00:00Z", "tzid": "Mars/Olympus"}),
+        )
+        .unwrap();
+        assert!(
+            matches!(period(&localized, &t("2026-11-23T11:00:00Z")), Err(Error::Invalid { field, .. }) if field == "start.tzid")
+        );
+    }
+
+    #[test]
+    fn urls_and_time_zones() {
+        assert!(tzid("tzid", "Europe/London").is_ok());
+        assert!(tzid("tzid", "Europe/Londres").is_err());
+        assert!(callback_url("https://example.com/notifications").is_ok());
+        assert!(callback_url(&format!("https://example.com/{}", "a".repeat(120))).is_err());
+        assert!(callback_url("ftp://example.com").is_err());
+        assert!(redirect_uri("not a url").is_err());
+    }
+}
