@@ -1,10 +1,11 @@
 //! Drains one API's list through the public streaming API, for
 //! `../shared/bench/run.sh` (its contract is at the top of that script):
 //!
-//!     drain --base-url URL --api timesync
+//!     drain --base-url URL --api timesync|cronofy
 //!
 //! prints `count=<items> secs=<seconds from building the client to the last item>`.
-//! URL is the mock server's root; TimeSync's base URL is `URL/v0`.
+//! URL is the mock server's root; TimeSync's base URL is `URL/v0`, Cronofy's
+//! is URL itself (paths start with `/v1`).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -22,12 +23,13 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(base), Some(api)) = (arg(&args, "--base-url"), arg(&args, "--api")) else {
-        eprintln!("usage: drain --base-url URL --api timesync [--top N]");
+        eprintln!("usage: drain --base-url URL --api timesync|cronofy [--top N]");
         return ExitCode::FAILURE;
     };
     let started = Instant::now();
     let count = match api.as_str() {
         "timesync" => timesync(&base).await,
+        "cronofy" => cronofy(&base).await,
         other => Err(format!(
             "--api {other}: this build has no streaming client for it yet"
         )),
@@ -42,6 +44,24 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn cronofy(base: &str) -> Result<usize, String> {
+    use specbound::cronofy::Client;
+    let cronofy = Client::builder()
+        .base_url(base)
+        .client_id("bench-client")
+        .client_secret("bench-secret")
+        .access_token("bench-access-token", None)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut events = cronofy.read_events().tzid("Etc/UTC").stream();
+    let mut count = 0;
+    while let Some(event) = events.try_next().await.map_err(|e| e.to_string())? {
+        std::hint::black_box(&event);
+        count += 1;
+    }
+    Ok(count)
 }
 
 async fn timesync(base: &str) -> Result<usize, String> {

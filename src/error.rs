@@ -246,10 +246,17 @@ impl fmt::Display for ApiError {
             write!(f, " ({code})")?;
         }
         if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
+            // Each API's message already says what its field errors say.
+            return write!(f, ": {}", self.message);
         }
-        for fe in &self.fields {
-            write!(f, "; {}: {}", fe.field, fe.message)?;
+        for (i, fe) in self.fields.iter().enumerate() {
+            write!(
+                f,
+                "{} {}: {}",
+                if i == 0 { ":" } else { ";" },
+                fe.field,
+                fe.message
+            )?;
         }
         Ok(())
     }

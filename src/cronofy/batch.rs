@@ -16,9 +16,13 @@ fn limit() -> usize {
         .unwrap_or(50)
 }
 
+/// The path the `upsert_event` and `delete_event` operations have, with the
+/// calendar id encoded as progenitor encodes path parameters.
 fn events_url(calendar_id: &str) -> String {
-    let id: String = url::form_urlencoded::byte_serialize(calendar_id.as_bytes()).collect();
-    format!("/v1/calendars/{id}/events")
+    format!(
+        "/v1/calendars/{}/events",
+        progenitor_client::encode_path(calendar_id)
+    )
 }
 
 fn entry(

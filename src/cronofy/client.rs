@@ -253,6 +253,24 @@ fn schemes(operation_id: &str) -> &'static [&'static str] {
         .map_or(&["oauth2"][..], |(_, s)| s)
 }
 
+impl Credentials {
+    /// The scheme `authorize` picks for `operation_id`: the first of the
+    /// spec's list whose credential this client has.
+    async fn scheme_used(&self, operation_id: &str) -> Result<Option<&'static str>> {
+        for scheme in schemes(operation_id) {
+            let available = match *scheme {
+                "oauth2" => self.session.token().await?.is_some(),
+                "client_secret" => self.client_secret.is_some(),
+                _ => false,
+            };
+            if available {
+                return Ok(Some(scheme));
+            }
+        }
+        Ok(None)
+    }
+}
+
 impl Authorizer for Credentials {
     fn authorize<'a>(
         &'a self,
@@ -264,17 +282,12 @@ impl Authorizer for Credentials {
             if schemes.is_empty() {
                 return Ok(());
             }
-            for scheme in schemes {
-                let bearer = match *scheme {
-                    "oauth2" if self.session.token().await?.is_some() => {
-                        self.session.access_token().await?
-                    }
-                    "client_secret" if self.client_secret.is_some() => self
-                        .client_secret
-                        .clone()
-                        .unwrap_or_else(|| Secret::new("")),
-                    _ => continue,
-                };
+            let bearer = match self.scheme_used(operation_id).await? {
+                Some("oauth2") => Some(self.session.access_token().await?),
+                Some(_) => self.client_secret.clone(),
+                None => None,
+            };
+            if let Some(bearer) = bearer {
                 let value = sensitive_header(&format!("Bearer {}", bearer.expose()))?;
                 request
                     .headers_mut()
@@ -296,8 +309,21 @@ impl Authorizer for Credentials {
         })
     }
 
-    fn renew_after_unauthorized<'a>(&'a self, body: &'a [u8]) -> BoxFuture<'a, Result<bool>> {
-        self.session.renew_after_unauthorized(body)
+    fn renew_after_unauthorized<'a>(
+        &'a self,
+        operation_id: &'a str,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            // Only a rejected access token is mended by a refresh: a 401 to a
+            // call made with the client secret means the secret is wrong.
+            if self.scheme_used(operation_id).await? != Some("oauth2") {
+                return Ok(false);
+            }
+            self.session
+                .renew_after_unauthorized(operation_id, body)
+                .await
+        })
     }
 }
 

@@ -153,9 +153,16 @@ where
             let raw = response.bytes().await.map_err(Error::transport)?;
             let decoded: P = serde_json::from_slice(&raw).map_err(|e| Error::decode(&raw, e))?;
             let (items, pages) = split(decoded);
-            let next = next_token(client, list, pages.next_page.as_deref())?;
+            // A next link the stream must not follow ends it after this
+            // page's items, which are good.
+            let (next, then_fail) = match next_token(client, list, pages.next_page.as_deref()) {
+                Ok(next) => (next, None),
+                Err(e) => (None, Some(e)),
+            };
             *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Current { pages, raw });
-            Ok(Page::from_vec(items, next))
+            let mut page = Page::from_vec(items, next);
+            page.then_fail = then_fail;
+            Ok(page)
         }
     });
     Pages { inner, current }

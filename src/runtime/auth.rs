@@ -22,11 +22,15 @@ pub trait Authorizer: fmt::Debug + Send + Sync {
         operation_id: &'a str,
     ) -> BoxFuture<'a, Result<()>>;
 
-    /// Called once when the API answered 401, with that answer's body.
+    /// Called once when the API answered 401 to `operation_id`, with that answer's body.
     /// Renews the credentials if the body says they were rejected (not, say,
     /// that the user lacks a permission) and renewing is possible; `true`
     /// sends the request once more with the new credentials.
-    fn renew_after_unauthorized<'a>(&'a self, _body: &'a [u8]) -> BoxFuture<'a, Result<bool>> {
+    fn renew_after_unauthorized<'a>(
+        &'a self,
+        _operation_id: &'a str,
+        _body: &'a [u8],
+    ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async { Ok(false) })
     }
 }

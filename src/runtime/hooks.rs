@@ -97,7 +97,7 @@ async fn send_with_retries(
             renewed = true;
             let (response, body) = buffered(result?).await?;
             result = Ok(response);
-            let renewal = match auth.renew_after_unauthorized(&body).await {
+            let renewal = match auth.renew_after_unauthorized(operation_id, &body).await {
                 Ok(true) => auth
                     .authorize(&mut request, operation_id)
                     .await

@@ -378,8 +378,17 @@ impl OAuthSession {
                 format!("refreshing the access token failed: {e}"),
             )
         })?;
+        // What the answer leaves out stays as it was (Cronofy's refresh
+        // answer has no `sub`, some APIs keep the refresh token).
+        let old = self.snapshot().0;
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = Some(refresh_token);
+        }
+        if fresh.subject.is_none() {
+            fresh.subject = old.as_ref().and_then(|t| t.subject.clone());
+        }
+        if fresh.scope.is_none() {
+            fresh.scope = old.and_then(|t| t.scope);
         }
         // Durable first: a rotated refresh token must survive a crash.
         self.store.save(&fresh).await.map_err(|e| {
@@ -421,7 +430,11 @@ impl Authorizer for OAuthSession {
         })
     }
 
-    fn renew_after_unauthorized<'a>(&'a self, _body: &'a [u8]) -> BoxFuture<'a, Result<bool>> {
+    fn renew_after_unauthorized<'a>(
+        &'a self,
+        _: &'a str,
+        _body: &'a [u8],
+    ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(self.refresh_after_401())
     }
 }
@@ -503,6 +516,21 @@ mod tests {
         store.clear().await.unwrap();
         assert_eq!(store.load().await.unwrap(), None);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn what_a_refresh_answer_leaves_out_is_kept() {
+        let mut old = expired();
+        old.subject = Some("acc_1".into());
+        old.scope = Some("read_write".into());
+        let store = Arc::new(MemoryTokenStore::with(old));
+        let session = OAuthSession::new(store.clone(), Counting(Arc::default()));
+        session.access_token().await.unwrap();
+        let stored = store.load().await.unwrap().unwrap();
+        assert_eq!(
+            (stored.subject.as_deref(), stored.scope.as_deref()),
+            (Some("acc_1"), Some("read_write"))
+        );
     }
 
     #[tokio::test]

@@ -39,6 +39,9 @@ pub struct Page<'a, T> {
     pub items: BoxStream<'a, Result<T>>,
     /// The next page's cursor; `None` on the last page.
     pub next: Option<String>,
+    /// An error to end the stream with once this page's items are yielded
+    /// (a next link the stream must not follow, say).
+    pub then_fail: Option<Error>,
 }
 
 impl<'a, T: Send + 'a> Page<'a, T> {
@@ -47,6 +50,7 @@ impl<'a, T: Send + 'a> Page<'a, T> {
         Page {
             items: Box::pin(futures::stream::iter(items.into_iter().map(Ok))),
             next,
+            then_fail: None,
         }
     }
 }
@@ -62,6 +66,7 @@ pub struct Paginated<'a, T> {
     yielded: u64,
     skip: u64,
     next: Option<String>,
+    then_fail: Option<Error>,
     seen: RecentCursors,
 }
 
@@ -99,6 +104,7 @@ impl<'a, T: Send + 'a> Paginated<'a, T> {
             yielded: 0,
             skip: position.skip,
             next: None,
+            then_fail: None,
             seen,
         }
     }
@@ -139,6 +145,7 @@ impl<'a, T: Send + 'a> Stream for Paginated<'a, T> {
                     }
                     Poll::Ready(Ok(page)) => {
                         this.next = page.next;
+                        this.then_fail = page.then_fail;
                         this.state = State::Reading(page.items);
                     }
                 },
@@ -156,6 +163,10 @@ impl<'a, T: Send + 'a> Stream for Paginated<'a, T> {
                         return Poll::Ready(Some(Err(e)));
                     }
                     Poll::Ready(None) => {
+                        if let Some(e) = this.then_fail.take() {
+                            this.state = State::Done;
+                            return Poll::Ready(Some(Err(e)));
+                        }
                         let Some(next) = this.next.take() else {
                             this.state = State::Done;
                             return Poll::Ready(None);

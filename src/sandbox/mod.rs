@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "cronofy")]
+pub mod cronofy;
 #[cfg(feature = "timesync")]
 pub mod timesync;
 

@@ -43,6 +43,7 @@ where
             Ok(Page {
                 items: Box::pin(ArrayItems::<T>::new(response)),
                 next: None,
+                then_fail: None,
             })
         }
     })

@@ -227,7 +227,11 @@ impl Authorizer for Session {
         })
     }
 
-    fn renew_after_unauthorized<'a>(&'a self, body: &'a [u8]) -> BoxFuture<'a, Result<bool>> {
+    fn renew_after_unauthorized<'a>(
+        &'a self,
+        _: &'a str,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
             // TimeSync answers 401 both for a rejected token ("Authentication
             // failure", e.g. "Bad API token" after a server restart) and for a

@@ -133,6 +133,7 @@ pub(crate) fn fresh_token() -> String {
     timesync_token("example-user", 3_600_000)
 }
 
+#[cfg(feature = "timesync")]
 /// A TimeSync client on `server` (base URL `<server>/v0`) holding `token`,
 /// with recorded waits and fast password hashing.
 pub(crate) fn timesync_with(
@@ -151,6 +152,7 @@ pub(crate) fn timesync_with(
     (builder.build().unwrap(), waits)
 }
 
+#[cfg(feature = "timesync")]
 /// A TimeSync client on `server` holding [`fresh_token`].
 pub(crate) fn timesync(server: &MockServer) -> (specbound::timesync::Client, Waits, String) {
     let token = fresh_token();
@@ -189,4 +191,32 @@ impl std::io::Write for Sink {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// A Cronofy client builder on `server` (API and app host) with the test
+/// application's credentials (`CLIENT_ID` / `CLIENT_SECRET`) and recorded
+/// waits; add a token or a token store.
+#[cfg(feature = "cronofy")]
+pub(crate) fn cronofy_builder(
+    server: &MockServer,
+    waits: &Waits,
+) -> specbound::cronofy::ClientBuilder {
+    specbound::cronofy::Client::builder()
+        .client_id("CLIENT_ID")
+        .client_secret("CLIENT_SECRET")
+        .base_url(server.uri())
+        .app_url(server.uri())
+        .sleep(waits.sleep())
+}
+
+/// A Cronofy client on `server` holding the access token `ACCESS` (no
+/// expiry, so it is used as is) and the refresh token `REFRESH`.
+#[cfg(feature = "cronofy")]
+pub(crate) fn cronofy(server: &MockServer) -> (specbound::cronofy::Client, Waits) {
+    let waits = Waits::default();
+    let client = cronofy_builder(server, &waits)
+        .access_token("ACCESS", Some("REFRESH".into()))
+        .build()
+        .unwrap();
+    (client, waits)
 }
