@@ -6,6 +6,7 @@ mod client;
 mod data_center;
 mod notification;
 mod paging;
+mod times;
 mod validate;
 
 /// The code progenitor generates from `spec/cronofy.yaml` (see build.rs).
@@ -22,10 +23,21 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/cronofy.rs"));
 }
 
+pub use self::times::{DateOrDateTime, EventTime};
 /// The generated client: every operation of the spec as a builder, with
 /// credentials added but no local validation. [`Client`] derefs to it.
 pub use generated::Client as Api;
-pub use generated::{builder, prelude, spec, types};
+pub use generated::{builder, prelude, spec};
+
+/// The spec's schemas as Rust types. Three are hand-written (see their
+/// `x-specbound-replace` in the spec): [`EventTime`](types::EventTime),
+/// [`DateOrDateTime`](types::DateOrDateTime) and
+/// [`UtcDateTime`](types::UtcDateTime).
+pub mod types {
+    pub use super::generated::types::*;
+    pub use super::times::{DateOrDateTime, EventTime};
+    pub use crate::runtime::UtcDateTime;
+}
 
 pub use self::client::{AuthLink, Client, ClientBuilder};
 pub use self::data_center::DataCenter;

@@ -15,6 +15,7 @@ mod patch;
 pub mod rate_limit;
 pub mod retry;
 mod secret;
+mod time;
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,11 +25,13 @@ pub use self::dates::IntoDate;
 pub use self::oauth::{
     FileTokenStore, MemoryTokenStore, OAuthSession, OAuthToken, Refresher, TokenStore,
 };
-pub use self::paginate::{Paginated, Position};
+pub use self::paginate::{Page, PageItems, Paginated, Position};
 pub use self::patch::Patch;
 pub use self::rate_limit::{RateLimiter, RequestInterval};
 pub use self::retry::{RetryPolicy, Sleep};
 pub use self::secret::Secret;
+pub use self::time::UtcDateTime;
+pub(crate) use self::time::{parse_date, parse_utc};
 
 /// Shared state of one client: cheap to clone, and its `Debug` shows no secret.
 #[derive(Clone)]

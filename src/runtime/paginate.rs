@@ -33,10 +33,10 @@ pub struct Position {
     pub skip: u64,
 }
 
-/// One page: its items (decoded as they are read) and the cursor of the next.
+/// One page: its items and the cursor of the next.
 pub struct Page<'a, T> {
     /// The items of this page.
-    pub items: BoxStream<'a, Result<T>>,
+    pub items: PageItems<'a, T>,
     /// The next page's cursor; `None` on the last page.
     pub next: Option<String>,
     /// An error to end the stream with once this page's items are yielded
@@ -48,11 +48,20 @@ impl<'a, T: Send + 'a> Page<'a, T> {
     /// A page whose items are already decoded.
     pub fn from_vec(items: Vec<T>, next: Option<String>) -> Self {
         Page {
-            items: Box::pin(futures::stream::iter(items.into_iter().map(Ok))),
+            items: PageItems::Decoded(items.into_iter()),
             next,
             then_fail: None,
         }
     }
+}
+
+/// The items of a page: already decoded (most APIs), or decoded as they are
+/// read from the body (TimeSync's single array).
+pub enum PageItems<'a, T> {
+    /// Decoded with the page.
+    Decoded(std::vec::IntoIter<T>),
+    /// Decoded one by one as the body arrives.
+    Streamed(BoxStream<'a, Result<T>>),
 }
 
 type Fetch<'a, T> =
@@ -72,7 +81,7 @@ pub struct Paginated<'a, T> {
 
 enum State<'a, T> {
     Fetching(BoxFuture<'a, Result<Page<'a, T>>>),
-    Reading(BoxStream<'a, Result<T>>),
+    Reading(PageItems<'a, T>),
     Done,
 }
 
@@ -120,6 +129,9 @@ impl<T> Paginated<'_, T> {
     }
 }
 
+// Items are moved out, never pinned in place, so the stream can move freely.
+impl<T> Unpin for Paginated<'_, T> {}
+
 impl<T> fmt::Debug for Paginated<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Paginated")
@@ -149,7 +161,11 @@ impl<'a, T: Send + 'a> Stream for Paginated<'a, T> {
                         this.state = State::Reading(page.items);
                     }
                 },
-                State::Reading(items) => match items.as_mut().poll_next(cx) {
+                State::Reading(items) => match match items {
+                    // The common case without a boxed stream in between.
+                    PageItems::Decoded(iter) => Poll::Ready(iter.next().map(Ok)),
+                    PageItems::Streamed(stream) => stream.as_mut().poll_next(cx),
+                } {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Some(Ok(item))) => {
                         this.yielded += 1;

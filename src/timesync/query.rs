@@ -16,7 +16,7 @@ use super::validate::{self, IntoUuid};
 use crate::runtime::IntoDate;
 use crate::runtime::hooks::send_for_body;
 use crate::runtime::json_stream::ArrayItems;
-use crate::runtime::paginate::{Page, Paginated, Position};
+use crate::runtime::paginate::{Page, PageItems, Paginated, Position};
 use crate::{Error, Result};
 
 type Sent<T> = std::result::Result<
@@ -41,7 +41,7 @@ where
         async move {
             let response = send_for_body(operation_id, sent).await?;
             Ok(Page {
-                items: Box::pin(ArrayItems::<T>::new(response)),
+                items: PageItems::Streamed(Box::pin(ArrayItems::<T>::new(response))),
                 next: None,
                 then_fail: None,
             })

@@ -12,6 +12,8 @@
 //! - `x-specbound-patch: true` on a component schema turns each of its optional,
 //!   nullable properties into `crate::runtime::Patch<T>` (absent, null or a
 //!   value), which progenitor cannot express (it maps both to `Option<T>`).
+//! - `x-specbound-replace: <Rust path>` on a component schema uses a
+//!   hand-written type for it (with its reason in an `x-specbound-note`).
 //! - `x-specbound-send-empty: true` on an optional map or array property makes
 //!   it `Option<T>`: progenitor skips an empty map or array when serialising,
 //!   so without this an update could never send `{}` or `[]`.
@@ -78,13 +80,13 @@ pub(crate) fn generate(spec_path: &Path) -> Result<Generated, GenerateError> {
         return Err(fail(op, problem));
     }
 
-    let secrets = schemas_with_flag(&spec, "x-specbound-secret");
+    let replaced = replacements(&spec);
     let patches = patch_properties(&spec);
     let send_empty = flagged_properties(&spec, "x-specbound-send-empty");
-    let tokens = run_progenitor(&spec, &secrets).map_err(|message| {
+    let tokens = run_progenitor(&spec, &replaced).map_err(|message| {
         // progenitor names neither the spec nor the operation: find the
         // first operation that fails on its own.
-        fail(first_failing_operation(&spec, &secrets), message)
+        fail(first_failing_operation(&spec, &replaced), message)
     })?;
 
     let mut file: syn::File = syn::parse2(tokens)
@@ -306,6 +308,26 @@ fn response_body(response: &ReferenceOr<openapiv3::Response>) -> Option<String> 
     }
 }
 
+/// Component schemas whose Rust type is ours, not progenitor's: secrets
+/// (`x-specbound-secret: true`) and `x-specbound-replace: <path>`.
+fn replacements(spec: &OpenAPI) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = schemas_with_flag(spec, "x-specbound-secret")
+        .into_iter()
+        .map(|name| (name, "crate::runtime::Secret".to_string()))
+        .collect();
+    for (name, schema) in component_schemas(spec) {
+        if let Some(path) = schema
+            .schema_data
+            .extensions
+            .get("x-specbound-replace")
+            .and_then(|v| v.as_str())
+        {
+            out.push((name.clone(), path.to_string()));
+        }
+    }
+    out
+}
+
 /// Names of the component schemas carrying `flag: true`.
 fn schemas_with_flag(spec: &OpenAPI, flag: &str) -> Vec<String> {
     component_schemas(spec)
@@ -371,7 +393,7 @@ fn flagged_properties(spec: &OpenAPI, flag: &str) -> BTreeMap<String, BTreeSet<S
     out
 }
 
-fn settings(secrets: &[String]) -> progenitor::GenerationSettings {
+fn settings(replacements: &[(String, String)]) -> progenitor::GenerationSettings {
     let mut settings = progenitor::GenerationSettings::default();
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
@@ -381,15 +403,18 @@ fn settings(secrets: &[String]) -> progenitor::GenerationSettings {
         .with_derive("schemars::JsonSchema")
         .with_derive("PartialEq")
         .with_map_type("::std::collections::BTreeMap");
-    for name in secrets {
-        settings.with_replacement(name, "crate::runtime::Secret", std::iter::empty());
+    for (name, rust_type) in replacements {
+        settings.with_replacement(name, rust_type, std::iter::empty());
     }
     settings
 }
 
 /// Runs progenitor, turning its panics into errors.
-fn run_progenitor(spec: &OpenAPI, secrets: &[String]) -> Result<proc_macro2::TokenStream, String> {
-    let settings = settings(secrets);
+fn run_progenitor(
+    spec: &OpenAPI,
+    replacements: &[(String, String)],
+) -> Result<proc_macro2::TokenStream, String> {
+    let settings = settings(replacements);
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result =
@@ -411,7 +436,7 @@ fn run_progenitor(spec: &OpenAPI, secrets: &[String]) -> Result<proc_macro2::Tok
 
 /// Generates each operation alone (with all components) and returns the
 /// first one that fails.
-fn first_failing_operation(spec: &OpenAPI, secrets: &[String]) -> Option<String> {
+fn first_failing_operation(spec: &OpenAPI, replacements: &[(String, String)]) -> Option<String> {
     let all: Vec<(String, String)> = operations(spec)
         .map(|(m, p, op)| (m.to_string(), p.to_string(), op_name(m, p, op)))
         .map(|(m, p, name)| (format!("{m} {p}"), name))
@@ -440,7 +465,7 @@ fn first_failing_operation(spec: &OpenAPI, secrets: &[String]) -> Option<String>
                 }
             }
         }
-        if run_progenitor(&single, secrets).is_err() {
+        if run_progenitor(&single, replacements).is_err() {
             return Some(name);
         }
     }
