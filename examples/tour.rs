@@ -33,16 +33,20 @@ async fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    match timesync_tour(&args).await {
-        Ok(()) => {
-            println!("\ntour: done");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("\ntour: failed: {e}");
-            ExitCode::FAILURE
-        }
+    let mut failed = false;
+    if let Err(e) = timesync_tour(&args).await {
+        eprintln!("\ntour: TimeSync failed: {e}");
+        failed = true;
     }
+    if let Err(e) = cronofy_tour(&args).await {
+        eprintln!("\ntour: Cronofy failed: {e}");
+        failed = true;
+    }
+    if failed {
+        return ExitCode::FAILURE;
+    }
+    println!("\ntour: done");
+    ExitCode::SUCCESS
 }
 
 /// Where the TimeSync part runs: a real server, or a sandbox started here.
@@ -265,4 +269,232 @@ fn fastrand_tag() -> u32 {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     nanos ^ std::process::id()
+}
+
+/// The Cronofy part: against a real account when credentials are given,
+/// otherwise against the sandbox, through an authorization code.
+async fn cronofy_tour(args: &[String]) -> specbound::Result<()> {
+    use specbound::cronofy::{self, prelude::*, types};
+    use specbound::runtime::FileTokenStore;
+
+    let store_path = std::env::temp_dir().join(format!(
+        "specbound-tour-cronofy-{}.json",
+        std::process::id()
+    ));
+    let redirect = "https://example.com/cronofy/callback";
+    let real_id = setting(args, "--cronofy-client-id", "CRONOFY_CLIENT_ID");
+    let mut sandbox = None;
+    let client = match real_id {
+        Some(client_id) => {
+            let secret = setting(args, "--cronofy-client-secret", "CRONOFY_CLIENT_SECRET")
+                .ok_or_else(|| {
+                    specbound::Error::Config(
+                        "--cronofy-client-id needs --cronofy-client-secret".into(),
+                    )
+                })?;
+            let access = setting(args, "--cronofy-access-token", "CRONOFY_ACCESS_TOKEN")
+                .ok_or_else(|| {
+                    specbound::Error::Config(
+                        "--cronofy-client-id needs --cronofy-access-token".into(),
+                    )
+                })?;
+            let refresh =
+                setting(args, "--cronofy-refresh-token", "CRONOFY_REFRESH_TOKEN").map(Into::into);
+            let dc = setting(args, "--cronofy-data-center", "CRONOFY_DATA_CENTER")
+                .unwrap_or_else(|| "us".into());
+            println!("\n== Cronofy, data center {dc} (real account)");
+            cronofy::Client::builder()
+                .client_id(client_id)
+                .client_secret(secret)
+                .data_center_id(&dc)
+                .access_token(access, refresh)
+                .build()?
+        }
+        None => {
+            let server = specbound::sandbox::cronofy::Cronofy::builder()
+                .client("tour-client", "tour-secret")
+                .redirect_uri(redirect)
+                .account("acc_5ba21743f408617d1269ea1e", "alice@example.com")
+                .page_size(10)
+                .start()
+                .await?;
+            println!("\n== Cronofy at {} (sandbox)", server.base_url());
+            let client = cronofy::Client::builder()
+                .client_id("tour-client")
+                .client_secret("tour-secret")
+                .base_url(server.base_url())
+                .app_url(server.app_url())
+                .token_store(FileTokenStore::new(&store_path))
+                .build()?;
+            let link = client
+                .user_auth_link(redirect)
+                .scope(["read_write"])
+                .state("tour-state")
+                .build()?;
+            println!("user_auth_link: {link}");
+            // The user would sign in and come back with a code; the sandbox plays that part.
+            let code = server.issue_code("acc_5ba21743f408617d1269ea1e", redirect);
+            let token = client.get_authorization_from_code(&code, redirect).await?;
+            println!(
+                "get_authorization_from_code: token for {:?}, expires {:?}, saved to {}",
+                token.subject,
+                token.expires_at,
+                store_path.display()
+            );
+            sandbox = Some(server);
+            client
+        }
+    };
+
+    let account = client.get_account().send().await?.into_inner().account;
+    println!("get_account: {} ({:?})", account.account_id, account.email);
+    let profiles = client.list_profiles().send().await?.into_inner().profiles;
+    println!("list_profiles: {} profile(s)", profiles.len());
+    let calendars = client.list_calendars().send().await?.into_inner().calendars;
+    for c in &calendars {
+        println!(
+            "list_calendars: {} {:?} primary={:?}",
+            c.calendar_id, c.calendar_name, c.calendar_primary
+        );
+    }
+
+    let calendar_id = match (
+        &sandbox,
+        setting(args, "--cronofy-calendar-id", "CRONOFY_CALENDAR_ID"),
+    ) {
+        (_, Some(id)) => Some(id),
+        (Some(_), None) => {
+            let profile_id = profiles
+                .first()
+                .map(|p| p.profile_id.clone())
+                .unwrap_or_default();
+            let created = client
+                .create_calendar()
+                .body(types::CalendarCreate {
+                    color: None,
+                    name: "Tour".into(),
+                    profile_id,
+                })
+                .send()
+                .await?
+                .into_inner()
+                .calendar;
+            println!(
+                "create_calendar: {} {:?}",
+                created.calendar_id, created.calendar_name
+            );
+            Some(created.calendar_id)
+        }
+        (None, None) => None,
+    };
+
+    let now = chrono::Utc::now();
+    let today = now.date_naive();
+    if let Some(calendar_id) = &calendar_id {
+        for i in 0..25 {
+            let start = now + chrono::Duration::hours(2 * i + 1);
+            let mut event = types::EventUpsert::builder()
+                .event_id(format!("specbound-tour-{i}"))
+                .summary(format!("Tour event {i}"))
+                .start(types::EventTime::from(start))
+                .end(types::EventTime::from(
+                    start + chrono::Duration::minutes(45),
+                ));
+            if i == 0 {
+                event = event.tzid(Some("Europe/London".to_string()));
+            }
+            let event: types::EventUpsert = event.try_into()?;
+            client.upsert_event(calendar_id, &event).await?;
+        }
+        println!("upsert_event: 25 managed events in {calendar_id}");
+    }
+
+    let mut events = client
+        .read_events()
+        .from(today)
+        .to(today + chrono::Duration::days(7))
+        .tzid("Europe/London")
+        .include_managed(true)
+        .stream();
+    let mut count = 0;
+    let mut pages = 0;
+    while let Some(event) = events.try_next().await? {
+        if events.current_page().map(|p| p.current) != Some(pages) {
+            pages = events.current_page().map_or(0, |p| p.current);
+        }
+        if count < 2 {
+            println!(
+                "read_events: {:?} {} -> {}",
+                event.summary, event.start, event.end
+            );
+        }
+        count += 1;
+    }
+    println!("read_events: {count} event(s) over {pages} page(s), following pages.next_page");
+
+    let busy = client
+        .read_free_busy()
+        .from(today)
+        .to(today + chrono::Duration::days(2))
+        .tzid("Etc/UTC")
+        .include_managed(true)
+        .stream()
+        .collect_all()
+        .await?;
+    println!(
+        "read_free_busy: {} block(s) in the next two days",
+        busy.len()
+    );
+
+    match client
+        .upsert_event(calendar_id.as_deref().unwrap_or("cal_x"), &{
+            let t = now;
+            types::EventUpsert::builder()
+                .event_id("bad")
+                .summary("Ends before it starts")
+                .start(types::EventTime::from(t))
+                .end(types::EventTime::from(t - chrono::Duration::hours(1)))
+                .try_into()?
+        })
+        .await
+    {
+        Err(e) => println!("upsert_event(end before start): {e}"),
+        Ok(()) => println!("upsert_event(end before start): unexpectedly accepted"),
+    }
+
+    if let (Some(calendar_id), Some(_)) = (&calendar_id, &sandbox) {
+        let entries = (0..25)
+            .map(|i| types::BatchEntry::delete_event(calendar_id, &format!("specbound-tour-{i}")))
+            .collect::<specbound::Result<Vec<_>>>()?;
+        let results = client.send_batch(entries).await?;
+        println!(
+            "send_batch: {} deletes, statuses {:?}",
+            results.len(),
+            results
+                .iter()
+                .map(|r| r.status)
+                .collect::<std::collections::BTreeSet<_>>()
+        );
+        let channel = client
+            .create_notification_channel("https://example.com/cronofy/notifications", None)
+            .await?;
+        println!("create_notification_channel: {}", channel.channel_id);
+        client
+            .close_channel()
+            .channel_id(channel.channel_id.clone())
+            .send()
+            .await?;
+        println!("close_channel: done");
+        client.revoke_authorization().await?;
+        println!("revoke_authorization: token revoked and removed from the store");
+    } else if let Some(calendar_id) = &calendar_id {
+        for i in 0..25 {
+            client
+                .delete_event(calendar_id, &format!("specbound-tour-{i}"))
+                .await?;
+        }
+        println!("delete_event: the 25 tour events removed");
+    }
+    let _ = std::fs::remove_file(&store_path);
+    Ok(())
 }

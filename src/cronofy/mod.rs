@@ -30,8 +30,8 @@ pub use generated::Client as Api;
 pub use generated::{builder, prelude, spec};
 
 /// The spec's schemas as Rust types. Three are hand-written (see their
-/// `x-specbound-replace` in the spec): [`EventTime`](types::EventTime),
-/// [`DateOrDateTime`](types::DateOrDateTime) and
+/// `x-specbound-replace` in the spec): [`EventTime`],
+/// [`DateOrDateTime`] and
 /// [`UtcDateTime`](types::UtcDateTime).
 pub mod types {
     pub use super::generated::types::*;
@@ -78,5 +78,17 @@ impl crate::ErrorBody for types::Error {
                 })
             })
             .collect()
+    }
+}
+
+/// A value the generated builders refused (a missing required field, a
+/// string over its length limit, a pattern not matched) becomes
+/// [`Error::Invalid`](crate::Error::Invalid), so `?` works on `try_into()`.
+impl From<types::error::ConversionError> for crate::Error {
+    fn from(e: types::error::ConversionError) -> Self {
+        crate::Error::Invalid {
+            field: "value".into(),
+            reason: e.to_string(),
+        }
     }
 }

@@ -58,6 +58,27 @@ fn from_str<E: de::Error>(s: &str, expecting: &dyn de::Expected) -> Result<DateO
         .ok_or_else(|| E::invalid_value(de::Unexpected::Str(s), expecting))
 }
 
+impl fmt::Display for DateOrDateTime {
+    /// `2014-09-08T15:30:00Z` or `2014-09-08`, as on the wire.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DateOrDateTime::UtcDateTime(t) => t.fmt(f),
+            DateOrDateTime::CalendarDate(d) => d.0.fmt(f),
+        }
+    }
+}
+
+impl fmt::Display for EventTime {
+    /// `2014-09-08T15:30:00Z`, `2014-09-08`, or `2014-09-08T15:30:00Z (Europe/London)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventTime::UtcDateTime(t) => t.fmt(f),
+            EventTime::CalendarDate(d) => d.0.fmt(f),
+            EventTime::LocalizedTime(l) => write!(f, "{} ({})", l.time, l.tzid),
+        }
+    }
+}
+
 impl From<DateOrDateTime> for EventTime {
     fn from(v: DateOrDateTime) -> Self {
         match v {

@@ -2,7 +2,7 @@
 //! limiting, pagination, tracing. It names no API.
 //!
 //! [`Runtime`] is progenitor's "inner type": each generated `Client` carries
-//! one, and the client's `ClientHooks` delegate to [`hooks`].
+//! one, and the client's `ClientHooks` delegate to `hooks`.
 
 pub mod auth;
 mod dates;

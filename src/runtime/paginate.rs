@@ -5,7 +5,7 @@
 //! time), and can say where it stands ([`Paginated::position`]) so that a
 //! new stream can carry on from there after a crash ([`Paginated::resume`]).
 //! A cursor the API already gave ends the stream with
-//! [`Error::Protocol`](crate::Error::Protocol) instead of looping.
+//! [`Error::Protocol`] instead of looping.
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;

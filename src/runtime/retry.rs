@@ -1,7 +1,7 @@
 //! When to send a request again, and how long to wait first.
 //!
-//! The decision is a pure function, [`decide`], tested without a server; the
-//! retry loop in [`hooks`](super::hooks) applies it.
+//! The decision is a pure function, `decide`, tested without a server; the
+//! retry loop in `hooks` applies it.
 
 use std::fmt;
 use std::sync::Arc;
