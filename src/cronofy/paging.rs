@@ -21,9 +21,9 @@ use serde::de::DeserializeOwned;
 use super::client::Client;
 use super::generated::{prelude::*, types};
 use super::validate;
-use crate::runtime::IntoDate;
 use crate::runtime::hooks::send_for_body;
 use crate::runtime::paginate::{Page, Paginated, Position};
+use crate::runtime::{IntoDate, keep};
 use crate::{Error, Result};
 
 type Sent<T> = std::result::Result<
@@ -73,6 +73,14 @@ impl<'a, T: Send + 'a> Pages<'a, T> {
     /// already yielded); the query's `resume(position)` carries on from there.
     pub fn position(&self) -> Position {
         self.inner.position()
+    }
+
+    /// A stream that yields `error` and ends.
+    fn failed(error: Error) -> Self {
+        Pages {
+            inner: Paginated::failed(error),
+            current: Arc::default(),
+        }
     }
 
     /// Every remaining item.
@@ -168,15 +176,13 @@ where
     Pages { inner, current }
 }
 
-/// Keeps the first error of a chain of setters.
-fn keep<T>(first_error: &mut Option<Error>, value: Result<T>) -> Option<T> {
-    match value {
-        Ok(v) => Some(v),
-        Err(e) => {
-            first_error.get_or_insert(e);
-            None
+/// Calls a builder setter when its value is `Some`.
+macro_rules! set_some {
+    ($b:ident.$setter:ident($value:expr)) => {
+        if let Some(v) = $value {
+            $b = $b.$setter(v);
         }
-    }
+    };
 }
 
 /// The filters Read Events and Free Busy share.
@@ -313,7 +319,7 @@ impl<'a> ReadEventsQuery<'a> {
     pub fn resume(mut self, position: Position) -> Pages<'a, types::Event> {
         let client = self.client;
         if let Err(e) = self.window.check() {
-            return failed(client, e);
+            return Pages::failed(e);
         }
         let tzid = self.window.tzid();
         let (from, to, last_modified, ids) = (
@@ -339,40 +345,20 @@ impl<'a> ReadEventsQuery<'a> {
             position,
             move || {
                 let mut b = client.api.read_events().tzid(tzid.clone());
-                if let Some(v) = from {
-                    b = b.from(v);
-                }
-                if let Some(v) = to {
-                    b = b.to(v);
-                }
-                if let Some(v) = last_modified {
-                    b = b.last_modified(v);
-                }
+                set_some!(b.from(from));
+                set_some!(b.to(to));
+                set_some!(b.last_modified(last_modified));
                 if !ids.is_empty() {
                     b = b.calendar_ids(ids.clone());
                 }
                 let (deleted, moved, managed, only, localized, geo, google) = flags;
-                if let Some(v) = deleted {
-                    b = b.include_deleted(v);
-                }
-                if let Some(v) = moved {
-                    b = b.include_moved(v);
-                }
-                if let Some(v) = managed {
-                    b = b.include_managed(v);
-                }
-                if let Some(v) = only {
-                    b = b.only_managed(v);
-                }
-                if let Some(v) = localized {
-                    b = b.localized_times(v);
-                }
-                if let Some(v) = geo {
-                    b = b.include_geo(v);
-                }
-                if let Some(v) = google {
-                    b = b.google_event_ids(v);
-                }
+                set_some!(b.include_deleted(deleted));
+                set_some!(b.include_moved(moved));
+                set_some!(b.include_managed(managed));
+                set_some!(b.only_managed(only));
+                set_some!(b.localized_times(localized));
+                set_some!(b.include_geo(geo));
+                set_some!(b.google_event_ids(google));
                 b.send()
             },
             move |token| client.api.read_events_page().page_token(token).send(),
@@ -426,7 +412,7 @@ impl<'a> FreeBusyQuery<'a> {
     pub fn resume(mut self, position: Position) -> Pages<'a, types::FreeBusyBlock> {
         let client = self.client;
         if let Err(e) = self.window.check() {
-            return failed(client, e);
+            return Pages::failed(e);
         }
         let tzid = self.window.tzid();
         let (from, to, last_modified, ids) = (
@@ -450,34 +436,18 @@ impl<'a> FreeBusyQuery<'a> {
             position,
             move || {
                 let mut b = client.api.read_free_busy().tzid(tzid.clone());
-                if let Some(v) = from {
-                    b = b.from(v);
-                }
-                if let Some(v) = to {
-                    b = b.to(v);
-                }
-                if let Some(v) = last_modified {
-                    b = b.last_modified(v);
-                }
+                set_some!(b.from(from));
+                set_some!(b.to(to));
+                set_some!(b.last_modified(last_modified));
                 if !ids.is_empty() {
                     b = b.calendar_ids(ids.clone());
                 }
                 let (managed, free, with_ids, deleted, localized) = flags;
-                if let Some(v) = managed {
-                    b = b.include_managed(v);
-                }
-                if let Some(v) = free {
-                    b = b.include_free(v);
-                }
-                if let Some(v) = with_ids {
-                    b = b.include_ids(v);
-                }
-                if let Some(v) = deleted {
-                    b = b.include_deleted(v);
-                }
-                if let Some(v) = localized {
-                    b = b.localized_times(v);
-                }
+                set_some!(b.include_managed(managed));
+                set_some!(b.include_free(free));
+                set_some!(b.include_ids(with_ids));
+                set_some!(b.include_deleted(deleted));
+                set_some!(b.localized_times(localized));
                 b.send()
             },
             move |token| client.api.read_free_busy_page().page_token(token).send(),
@@ -535,7 +505,7 @@ impl<'a> AvailablePeriodsQuery<'a> {
     pub fn resume(mut self, position: Position) -> Pages<'a, types::AvailablePeriod> {
         let client = self.client;
         if let Err(e) = self.window.check() {
-            return failed(client, e);
+            return Pages::failed(e);
         }
         let (from, to, tzid, localized) = (
             self.window.from,
@@ -551,18 +521,10 @@ impl<'a> AvailablePeriodsQuery<'a> {
             position,
             move || {
                 let mut b = client.api.list_available_periods();
-                if let Some(v) = from {
-                    b = b.from(v);
-                }
-                if let Some(v) = to {
-                    b = b.to(v);
-                }
-                if let Some(v) = tzid.clone() {
-                    b = b.tzid(v);
-                }
-                if let Some(v) = localized {
-                    b = b.localized_times(v);
-                }
+                set_some!(b.from(from));
+                set_some!(b.to(to));
+                set_some!(b.tzid(tzid.clone()));
+                set_some!(b.localized_times(localized));
                 b.send()
             },
             move |token| {
@@ -574,19 +536,5 @@ impl<'a> AvailablePeriodsQuery<'a> {
             },
             |p: types::AvailablePeriodsPage| (p.available_periods, p.pages),
         )
-    }
-}
-
-/// A stream that yields `error` and ends.
-fn failed<'a, T: Send + 'a>(_client: &'a Client, error: Error) -> Pages<'a, T> {
-    let mut error = Some(error);
-    Pages {
-        inner: Paginated::new(move |_| {
-            let e = error
-                .take()
-                .unwrap_or_else(|| Error::Config("stream polled after its error".into()));
-            async move { Err(e) }
-        }),
-        current: Arc::default(),
     }
 }

@@ -96,6 +96,21 @@ impl fmt::Debug for Runtime {
     }
 }
 
+/// Keeps the first error of a chain of builder setters (the builder reports
+/// it when sent), passing good values on.
+pub(crate) fn keep<T>(
+    first_error: &mut Option<crate::Error>,
+    value: crate::Result<T>,
+) -> Option<T> {
+    match value {
+        Ok(v) => Some(v),
+        Err(e) => {
+            first_error.get_or_insert(e);
+            None
+        }
+    }
+}
+
 /// Settings every API's client builder shares.
 #[derive(Clone)]
 pub(crate) struct Config {

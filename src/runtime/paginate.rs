@@ -95,6 +95,18 @@ impl<'a, T: Send + 'a> Paginated<'a, T> {
         Self::resume(Position::default(), fetch)
     }
 
+    /// A stream that yields `error` and ends: for a list call whose
+    /// parameters were refused before anything was sent.
+    pub fn failed(error: Error) -> Self {
+        let mut error = Some(error);
+        Self::new(move |_| {
+            let e = error
+                .take()
+                .unwrap_or_else(|| Error::Config("stream polled after its error".into()));
+            async move { Err(e) }
+        })
+    }
+
     /// A stream that carries on from `position`.
     pub fn resume<F, Fut>(position: Position, mut fetch: F) -> Self
     where

@@ -13,10 +13,10 @@ use uuid::Uuid;
 
 use super::generated::{Client as Api, prelude::*, types};
 use super::validate::{self, IntoUuid};
-use crate::runtime::IntoDate;
 use crate::runtime::hooks::send_for_body;
 use crate::runtime::json_stream::ArrayItems;
 use crate::runtime::paginate::{Page, PageItems, Paginated, Position};
+use crate::runtime::{IntoDate, keep};
 use crate::{Error, Result};
 
 type Sent<T> = std::result::Result<
@@ -60,28 +60,6 @@ where
         let sent = send();
         async move { Ok(Page::from_vec(vec![sent.await?.into_inner()], None)) }
     })
-}
-
-/// A stream that yields `error` and ends.
-fn failed<'a, T: Send + 'a>(error: Error) -> Paginated<'a, T> {
-    let mut error = Some(error);
-    Paginated::new(move |_| {
-        let e = error
-            .take()
-            .unwrap_or_else(|| Error::Config("stream polled after its error".into()));
-        async move { Err(e) }
-    })
-}
-
-/// Keeps the first error of a chain of setters.
-fn keep<T>(first_error: &mut Option<Error>, value: Result<T>) -> Option<T> {
-    match value {
-        Ok(v) => Some(v),
-        Err(e) => {
-            first_error.get_or_insert(e);
-            None
-        }
-    }
 }
 
 /// Time entries (`GET /times`, or `GET /times/{uuid}` with [`uuid`](Self::uuid)).
@@ -208,10 +186,10 @@ impl<'a> TimesQuery<'a> {
     /// Carries on a stream from a saved [`Paginated::position`].
     pub fn resume(mut self, position: Position) -> Paginated<'a, types::Time> {
         if let Some(e) = self.error.take() {
-            return failed(e);
+            return Paginated::failed(e);
         }
         if let Err(e) = self.check() {
-            return failed(e);
+            return Paginated::failed(e);
         }
         let api = self.api;
         if let Some(uuid) = self.uuid {
@@ -317,19 +295,19 @@ impl<'a> ProjectsQuery<'a> {
     /// Carries on a stream from a saved [`Paginated::position`].
     pub fn resume(self, position: Position) -> Paginated<'a, types::Project> {
         if let Some(e) = self.error {
-            return failed(e);
+            return Paginated::failed(e);
         }
         let api = self.api;
         let revisions = self.include_revisions;
         if let Some(slug) = self.slug {
             if self.include_deleted.is_some() {
-                return failed(Error::invalid(
+                return Paginated::failed(Error::invalid(
                     "include_deleted",
                     "cannot be combined with slug (as pymesync refuses it: the server's single-project route ignores it)",
                 ));
             }
             if !self.users.is_empty() {
-                return failed(Error::invalid(
+                return Paginated::failed(Error::invalid(
                     "user",
                     "cannot be combined with slug: the single-project route has no user filter",
                 ));
@@ -410,13 +388,13 @@ impl<'a> ActivitiesQuery<'a> {
     /// Carries on a stream from a saved [`Paginated::position`].
     pub fn resume(self, position: Position) -> Paginated<'a, types::Activity> {
         if let Some(e) = self.error {
-            return failed(e);
+            return Paginated::failed(e);
         }
         let api = self.api;
         let revisions = self.include_revisions;
         if let Some(slug) = self.slug {
             if self.include_deleted.is_some() {
-                return failed(Error::invalid(
+                return Paginated::failed(Error::invalid(
                     "include_deleted",
                     "cannot be combined with slug (as pymesync refuses it: the server's single-activity route ignores it)",
                 ));
@@ -486,7 +464,7 @@ impl<'a> UsersQuery<'a> {
     /// Carries on a stream from a saved [`Paginated::position`].
     pub fn resume(self, position: Position) -> Paginated<'a, types::User> {
         if let Some(e) = self.error {
-            return failed(e);
+            return Paginated::failed(e);
         }
         let api = self.api;
         let deleted = self.include_deleted;
