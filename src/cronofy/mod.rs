@@ -1,5 +1,6 @@
 #![doc = include_str!("../docs/cronofy.md")]
 #![doc = include_str!("../docs/cronofy_operations.md")]
+#![doc = include_str!("../docs/cronofy_peers.md")]
 
 mod batch;
 mod client;
