@@ -64,9 +64,7 @@ impl<'a, T: Send + 'a> Pages<'a, T> {
     /// The raw JSON of the page being read.
     pub fn json(&self) -> Option<Result<serde_json::Value>> {
         let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        current
-            .as_ref()
-            .map(|c| serde_json::from_slice(&c.raw).map_err(|e| Error::decode(&c.raw, e)))
+        current.as_ref().map(|c| Error::decode_json(&c.raw))
     }
 
     /// Where the stream stands (the page token and the items of that page
@@ -159,7 +157,7 @@ where
                 Some(token) => send_for_body(page_op, page(token)).await?,
             };
             let raw = response.bytes().await.map_err(Error::transport)?;
-            let decoded: P = serde_json::from_slice(&raw).map_err(|e| Error::decode(&raw, e))?;
+            let decoded: P = Error::decode_json(&raw)?;
             let (items, pages) = split(decoded);
             // A next link the stream must not follow ends it after this
             // page's items, which are good.

@@ -163,7 +163,7 @@ impl<T: DeserializeOwned> ArrayItems<T> {
         let index = self.index;
         self.index += 1;
         let slice = &self.buf[start..end];
-        serde_json::from_slice(slice).map_err(|e| match Error::decode(slice, e) {
+        Error::decode_json(slice).map_err(|e| match e {
             Error::Decode { path, source } => Error::Decode {
                 path: format!("$[{index}]{}", &path[1..]),
                 source,
