@@ -55,7 +55,11 @@ async fn cronofy(base: &str) -> Result<usize, String> {
         .access_token("bench-access-token", None)
         .build()
         .map_err(|e| e.to_string())?;
-    let mut events = cronofy.read_events().tzid("Etc/UTC").stream();
+    let mut events = cronofy
+        .read_events()
+        .tzid("Etc/UTC")
+        .stream()
+        .prefetch(true);
     let mut count = 0;
     while let Some(event) = events.try_next().await.map_err(|e| e.to_string())? {
         std::hint::black_box(&event);

@@ -169,6 +169,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Uses a personal access token (made in the Cronofy developer
+    /// dashboard for your own calendars, as pycronofy's
+    /// `Client(access_token=...)` "for testing"): sent as the bearer token
+    /// and never refreshed, so a 401 is returned as it comes.
+    pub fn personal_access_token(self, token: impl Into<Secret>) -> Self {
+        self.access_token(token, None)
+    }
+
     common_builder_methods!();
 
     /// The client, or [`Error::Config`] / [`Error::Invalid`] naming what is wrong.

@@ -22,7 +22,8 @@ use super::client::Client;
 use super::generated::{prelude::*, types};
 use super::validate;
 use crate::runtime::hooks::send_for_body;
-use crate::runtime::paginate::{Page, Paginated, Position};
+use crate::runtime::json_stream::first_member;
+use crate::runtime::paginate::{Page, PageItems, Paginated, Position};
 use crate::runtime::{IntoDate, keep};
 use crate::{Error, Result};
 
@@ -79,6 +80,14 @@ impl<'a, T: Send + 'a> Pages<'a, T> {
             inner: Paginated::failed(error),
             current: Arc::default(),
         }
+    }
+
+    /// Requests the next page as soon as this one's `pages.next_page` is
+    /// read, while this page is decoded and read (off by default): faster
+    /// draining, at the cost of one page requested ahead of what was read.
+    pub fn prefetch(mut self, on: bool) -> Self {
+        self.inner = self.inner.prefetch(on);
+        self
     }
 
     /// Every remaining item.
@@ -157,18 +166,40 @@ where
                 Some(token) => send_for_body(page_op, page(token)).await?,
             };
             let raw = response.bytes().await.map_err(Error::transport)?;
-            let decoded: P = Error::decode_json(&raw)?;
-            let (items, pages) = split(decoded);
+            // Cronofy sends `pages` first: read it alone, so that a stream
+            // with prefetch on asks for the next page before it decodes
+            // this one. Otherwise decode the page now to find it.
+            let head: Option<types::Pages> = std::str::from_utf8(&raw)
+                .ok()
+                .and_then(|text| first_member(text, "pages"));
+            let (pages, decoded) = match head {
+                Some(pages) => (pages, None),
+                None => {
+                    let (items, pages) = split(Error::decode_json::<P>(&raw)?);
+                    (pages, Some(items))
+                }
+            };
             // A next link the stream must not follow ends it after this
             // page's items, which are good.
             let (next, then_fail) = match next_token(client, list, pages.next_page.as_deref()) {
                 Ok(next) => (next, None),
                 Err(e) => (None, Some(e)),
             };
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Current { pages, raw });
-            let mut page = Page::from_vec(items, next);
-            page.then_fail = then_fail;
-            Ok(page)
+            // Runs when the stream starts reading this page, so that
+            // `current_page()`/`json()` never show a page fetched ahead.
+            let decode = move || {
+                let items = match decoded {
+                    Some(items) => items,
+                    None => split(Error::decode_json::<P>(&raw)?).0,
+                };
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Current { pages, raw });
+                Ok(items)
+            };
+            Ok(Page {
+                items: PageItems::Deferred(Box::new(decode)),
+                next,
+                then_fail,
+            })
         }
     });
     Pages { inner, current }

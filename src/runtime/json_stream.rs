@@ -16,6 +16,46 @@ use serde::de::DeserializeOwned;
 
 use crate::{Error, Result};
 
+/// The value of a JSON object's first member, if its name is `key`,
+/// decoded without reading the rest of the document.
+///
+/// Cronofy puts `pages` (and so the next page's link) before the page's
+/// items; reading it first lets a stream ask for the next page before it
+/// decodes this one. `None` when the first member is another one, or the
+/// text is not an object.
+pub(crate) fn first_member<H: DeserializeOwned>(text: &str, key: &str) -> Option<H> {
+    use serde::de::{Deserializer as _, MapAccess, Visitor};
+
+    struct First<'k, H> {
+        key: &'k str,
+        out: &'k mut Option<H>,
+    }
+
+    impl<'de, H: DeserializeOwned> Visitor<'de> for First<'_, H> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+            if let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()?
+                && name == self.key
+            {
+                *self.out = Some(map.next_value()?);
+            }
+            // Stop here: serde_json then reports the unread rest as an
+            // error, which is ignored.
+            Ok(())
+        }
+    }
+
+    let mut out = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let _ = de.deserialize_map(First { key, out: &mut out });
+    out
+}
+
 /// Items of the JSON array in a response body, decoded one by one.
 pub(crate) struct ArrayItems<T> {
     body: BoxStream<'static, reqwest::Result<Bytes>>,
@@ -280,6 +320,30 @@ impl<T: DeserializeOwned> Stream for ArrayItems<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_member_reads_only_a_leading_member_of_that_name() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Pages {
+            next_page: Option<String>,
+        }
+        let body = r#" {"pages":{"next_page":"https://x/p/2"},"events":[{"a":1}, oops"#;
+        assert_eq!(
+            first_member::<Pages>(body, "pages"),
+            Some(Pages {
+                next_page: Some("https://x/p/2".into())
+            })
+        );
+        assert_eq!(
+            first_member::<Pages>(r#"{"events":[],"pages":{"next_page":null}}"#, "pages"),
+            None
+        );
+        assert_eq!(first_member::<Pages>("[1]", "pages"), None);
+        assert_eq!(
+            first_member::<Pages>(r#"{"pages":{"next_page":7}}"#, "pages"),
+            None
+        );
+    }
     use futures::{StreamExt, TryStreamExt, stream};
 
     #[derive(serde::Deserialize, Debug, PartialEq)]

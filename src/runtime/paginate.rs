@@ -6,6 +6,10 @@
 //! new stream can carry on from there after a crash ([`Paginated::resume`]).
 //! A cursor the API already gave ends the stream with
 //! [`Error::Protocol`] instead of looping.
+//!
+//! With [`Paginated::prefetch`] on, the request for the next page is sent as
+//! soon as its cursor is known, before the current page is decoded and read,
+//! so the server's work and the transfer overlap the client's.
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
@@ -55,11 +59,14 @@ impl<'a, T: Send + 'a> Page<'a, T> {
     }
 }
 
-/// The items of a page: already decoded (most APIs), or decoded as they are
-/// read from the body (TimeSync's single array).
+/// The items of a page: already decoded, decoded when the page becomes the
+/// one being read (so that a prefetched page's decoding waits its turn), or
+/// decoded as they are read from the body (TimeSync's single array).
 pub enum PageItems<'a, T> {
     /// Decoded with the page.
     Decoded(std::vec::IntoIter<T>),
+    /// Decoded when the stream starts reading this page.
+    Deferred(Box<dyn FnOnce() -> Result<Vec<T>> + Send + 'a>),
     /// Decoded one by one as the body arrives.
     Streamed(BoxStream<'a, Result<T>>),
 }
@@ -77,6 +84,9 @@ pub struct Paginated<'a, T> {
     next: Option<String>,
     then_fail: Option<Error>,
     seen: RecentCursors,
+    prefetch: bool,
+    /// The next page, requested ahead: its cursor and its fetch.
+    ahead: Option<(String, BoxFuture<'a, Result<Page<'a, T>>>)>,
 }
 
 enum State<'a, T> {
@@ -127,7 +137,18 @@ impl<'a, T: Send + 'a> Paginated<'a, T> {
             next: None,
             then_fail: None,
             seen,
+            prefetch: false,
+            ahead: None,
         }
+    }
+
+    /// Requests the next page as soon as its cursor is known, while the
+    /// current one is decoded and read (off by default). Draining is then
+    /// faster, at the cost of one request ahead of what was read: a stream
+    /// dropped early has asked for a page it did not use.
+    pub fn prefetch(mut self, on: bool) -> Self {
+        self.prefetch = on;
+        self
     }
 }
 
@@ -171,11 +192,31 @@ impl<'a, T: Send + 'a> Stream for Paginated<'a, T> {
                         this.next = page.next;
                         this.then_fail = page.then_fail;
                         this.state = State::Reading(page.items);
+                        if this.prefetch && this.start_ahead(cx) {
+                            // Let the runtime run the connection task, which
+                            // writes the request, before this task decodes.
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
                     }
                 },
                 State::Reading(items) => match match items {
                     // The common case without a boxed stream in between.
                     PageItems::Decoded(iter) => Poll::Ready(iter.next().map(Ok)),
+                    PageItems::Deferred(_) => {
+                        let PageItems::Deferred(decode) =
+                            std::mem::replace(items, PageItems::Decoded(Vec::new().into_iter()))
+                        else {
+                            unreachable!()
+                        };
+                        match decode() {
+                            Ok(decoded) => {
+                                *items = PageItems::Decoded(decoded.into_iter());
+                                continue;
+                            }
+                            Err(e) => Poll::Ready(Some(Err(e))),
+                        }
+                    }
                     PageItems::Streamed(stream) => stream.as_mut().poll_next(cx),
                 } {
                     Poll::Pending => return Poll::Pending,
@@ -195,16 +236,20 @@ impl<'a, T: Send + 'a> Stream for Paginated<'a, T> {
                             this.state = State::Done;
                             return Poll::Ready(Some(Err(e)));
                         }
+                        if let Some((next, fetch)) = this.ahead.take() {
+                            this.state = State::Fetching(fetch);
+                            this.cursor = Some(next);
+                            this.yielded = 0;
+                            this.skip = 0;
+                            continue;
+                        }
                         let Some(next) = this.next.take() else {
                             this.state = State::Done;
                             return Poll::Ready(None);
                         };
                         if !this.seen.insert(&next) {
                             this.state = State::Done;
-                            return Poll::Ready(Some(Err(Error::Protocol(
-                                "the API gave a next-page cursor it had already given; stopping instead of looping"
-                                    .into(),
-                            ))));
+                            return Poll::Ready(Some(Err(repeated_cursor())));
                         }
                         this.state = State::Fetching((this.fetch)(Some(next.clone())));
                         this.cursor = Some(next);
@@ -215,6 +260,38 @@ impl<'a, T: Send + 'a> Stream for Paginated<'a, T> {
             }
         }
     }
+}
+
+impl<'a, T: Send + 'a> Paginated<'a, T> {
+    /// Starts fetching the next page, if there is one to follow; true if it
+    /// did. A repeated cursor becomes the error that ends the stream after
+    /// this page.
+    fn start_ahead(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.then_fail.is_some() {
+            return false;
+        }
+        let Some(next) = self.next.take() else {
+            return false;
+        };
+        if !self.seen.insert(&next) {
+            self.then_fail = Some(repeated_cursor());
+            return false;
+        }
+        let mut fetch = (self.fetch)(Some(next.clone()));
+        // Poll once so that the request is queued; a page that is already
+        // there is kept as it is.
+        if let Poll::Ready(page) = fetch.as_mut().poll(cx) {
+            fetch = Box::pin(std::future::ready(page));
+        }
+        self.ahead = Some((next, fetch));
+        true
+    }
+}
+
+fn repeated_cursor() -> Error {
+    Error::Protocol(
+        "the API gave a next-page cursor it had already given; stopping instead of looping".into(),
+    )
 }
 
 /// The cursors of the last pages (hashes only, bounded), to catch a loop.
@@ -248,7 +325,7 @@ impl RecentCursors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures::TryStreamExt;
+    use futures::{StreamExt, TryStreamExt};
     use std::sync::{Arc, Mutex};
 
     /// Pages "p0".."p{n-1}" of `per` items numbered from 0; records fetches.
@@ -331,6 +408,91 @@ mod tests {
         });
         let err = s.try_collect::<Vec<i32>>().await.unwrap_err();
         assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn with_prefetch_the_next_page_is_requested_before_this_one_is_read() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut s = pages(3, 2, log.clone()).prefetch(true);
+        assert_eq!(s.try_next().await.unwrap(), Some(0));
+        assert_eq!(*log.lock().unwrap(), [None, Some("p1".into())]);
+        let saved = s.position();
+        assert_eq!(
+            saved,
+            Position {
+                cursor: None,
+                skip: 1
+            },
+            "the position stays on the page being read"
+        );
+        let rest: Vec<usize> = s.try_collect().await.unwrap();
+        assert_eq!(rest, [1, 2, 3, 4, 5]);
+        assert_eq!(
+            *log.lock().unwrap(),
+            [None, Some("p1".into()), Some("p2".into())],
+            "each page requested once, none past the last"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_prefetch_a_repeated_cursor_still_ends_after_the_page_with_an_error() {
+        let mut calls = 0;
+        let s = Paginated::new(move |_c: Option<String>| {
+            calls += 1;
+            let next = Some(if calls < 3 {
+                format!("c{calls}")
+            } else {
+                "c1".into()
+            });
+            async move { Ok(Page::from_vec(vec![calls], next)) }
+        })
+        .prefetch(true);
+        let got: Vec<Result<i32>> = s.collect().await;
+        assert!(matches!(got[..3], [Ok(1), Ok(2), Ok(3)]), "{got:?}");
+        assert!(matches!(got[3], Err(Error::Protocol(_))), "{got:?}");
+        assert_eq!(got.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn deferred_items_are_decoded_when_their_page_is_read_and_fail_there() {
+        let decoded = Arc::new(Mutex::new(Vec::new()));
+        let seen = decoded.clone();
+        let s = Paginated::new(move |c: Option<String>| {
+            let seen = seen.clone();
+            async move {
+                let page = c.clone().unwrap_or_default();
+                Ok(Page {
+                    items: PageItems::Deferred(Box::new(move || {
+                        seen.lock().unwrap().push(page.clone());
+                        if page == "b" {
+                            Err(Error::Protocol("bad page b".into()))
+                        } else {
+                            Ok(vec![page.len()])
+                        }
+                    })),
+                    next: match c.as_deref() {
+                        None => Some("a".into()),
+                        Some("a") => Some("b".into()),
+                        _ => None,
+                    },
+                    then_fail: None,
+                })
+            }
+        })
+        .prefetch(true);
+        let mut s = s;
+        assert_eq!(s.try_next().await.unwrap(), Some(0));
+        assert_eq!(
+            *decoded.lock().unwrap(),
+            [""],
+            "page a fetched, not decoded"
+        );
+        assert_eq!(s.try_next().await.unwrap(), Some(1));
+        match s.try_next().await {
+            Err(Error::Protocol(m)) => assert_eq!(m, "bad page b"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.try_next().await.unwrap(), None);
     }
 
     #[tokio::test]

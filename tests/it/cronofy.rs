@@ -2729,6 +2729,81 @@ async fn read_events_follows_next_page_through_three_pages_one_page_at_a_time() 
     }
 }
 
+/// `body` as Cronofy writes it: `pages` first, then the rest in key order
+/// (serde_json's own `Value` would sort `events` before `pages`).
+fn pages_first(body: &Value) -> String {
+    let mut rest = body.as_object().unwrap().clone();
+    let pages = rest.remove("pages").unwrap();
+    let rest = serde_json::to_string(&rest).unwrap();
+    format!(r#"{{"pages":{pages},{}"#, &rest[1..])
+}
+
+#[tokio::test]
+async fn with_prefetch_the_next_page_is_requested_before_this_one_is_read() {
+    let server = MockServer::start().await;
+    let (cronofy, _) = cronofy(&server);
+    let pages = three_event_pages(&server);
+    // Pages 1 and 3 have `pages` first (the next link is read before the
+    // events are decoded), page 2 has it last (the page is decoded to find it).
+    for (route, body) in [
+        ("/v1/events".to_string(), pages_first(&pages[0])),
+        (format!("/v1/events/pages/{PAGE_2}"), pages[1].to_string()),
+        (format!("/v1/events/pages/{PAGE_3}"), pages_first(&pages[2])),
+    ] {
+        on("GET", &route, Some(ACCESS))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+
+    let mut events = cronofy.read_events().stream().prefetch(true);
+    let mut uids = Vec::new();
+    for (n, page) in pages.iter().enumerate() {
+        let event = events.try_next().await.unwrap().expect("an event");
+        // The stream is not polled again while this waits: the request
+        // reaches the server because it was sent ahead.
+        let want = (n + 2).min(3);
+        let mut seen = request_count(&server).await;
+        for _ in 0..200 {
+            if seen >= want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            seen = request_count(&server).await;
+        }
+        assert_eq!(
+            seen,
+            want,
+            "page {} requested while page {} is read",
+            n + 2,
+            n + 1
+        );
+        // What is shown is the page being read, not the one fetched ahead.
+        assert_eq!(events.current_page().unwrap().current, n as i64 + 1);
+        assert_eq!(&events.json().unwrap().unwrap(), page);
+        assert_eq!(
+            events.position(),
+            Position {
+                cursor: [None, Some(PAGE_2), Some(PAGE_3)][n].map(String::from),
+                skip: 1
+            }
+        );
+        assert_keeps(&event, &page["events"][0]);
+        uids.push(event.event_uid.unwrap());
+    }
+    assert!(events.try_next().await.unwrap().is_none());
+    assert_eq!(uids.len(), 3);
+    assert_eq!(
+        sent_paths(&server).await,
+        [
+            "/v1/events".to_string(),
+            format!("/v1/events/pages/{PAGE_2}"),
+            format!("/v1/events/pages/{PAGE_3}")
+        ]
+    );
+}
+
 #[tokio::test]
 async fn the_generated_page_operations_decode_the_documented_pages() {
     let server = MockServer::start().await;
@@ -3168,10 +3243,12 @@ async fn a_422_on_deleting_an_external_event_names_event_uid() {
 async fn a_401_without_a_refresh_token_a_403_and_a_404_are_typed_api_errors() {
     let server = MockServer::start().await;
     let waits = Waits::default();
+    // A personal access token: no refresh token, no expiry.
     let cronofy = cronofy_builder(&server, &waits)
-        .access_token(ACCESS, None)
+        .personal_access_token(ACCESS)
         .build()
         .unwrap();
+    assert!(!cronofy.is_authorization_expired().await.unwrap());
     // Cronofy documents no body for these; a 401 carries WWW-Authenticate.
     on("GET", "/v1/account", Some(ACCESS))
         .respond_with(
