@@ -462,7 +462,7 @@ async fn cronofy_tour(args: &[String]) -> specbound::Result<()> {
         Ok(()) => println!("upsert_event(end before start): unexpectedly accepted"),
     }
 
-    if let (Some(calendar_id), Some(_)) = (&calendar_id, &sandbox) {
+    if let (Some(calendar_id), Some(server)) = (&calendar_id, &sandbox) {
         let entries = (0..25)
             .map(|i| types::BatchEntry::delete_event(calendar_id, &format!("specbound-tour-{i}")))
             .collect::<specbound::Result<Vec<_>>>()?;
@@ -485,6 +485,44 @@ async fn cronofy_tour(args: &[String]) -> specbound::Result<()> {
             .send()
             .await?;
         println!("close_channel: done");
+
+        // A Smart Invite (sandbox only: the real one emails the recipient).
+        let invite = types::SmartInviteUpsert::builder()
+            .smart_invite_id("specbound-tour-invite")
+            .recipient(Some(types::SmartInviteRecipientRequest::try_from(
+                types::SmartInviteRecipientRequest::builder().email("guest@example.com"),
+            )?))
+            .event(
+                types::SmartInviteEvent::builder()
+                    .summary("specbound tour: coffee")
+                    .start(types::EventTime::from(now + chrono::Duration::hours(3)))
+                    .end(types::EventTime::from(now + chrono::Duration::hours(4))),
+            )
+            .try_into()?;
+        let created = client
+            .upsert_smart_invite()
+            .body(types::SmartInviteRequest::Upsert(invite))
+            .send()
+            .await?
+            .into_inner();
+        let ics_lines = created
+            .attachments
+            .and_then(|a| a.icalendar)
+            .map_or(0, |ics| ics.lines().count());
+        server.reply_to_smart_invite("specbound-tour-invite", "guest@example.com", "accepted")?;
+        let reply = client
+            .get_smart_invite()
+            .smart_invite_id("specbound-tour-invite")
+            .recipient_email("guest@example.com")
+            .send()
+            .await?
+            .into_inner()
+            .recipient
+            .and_then(|r| r.status);
+        println!(
+            "upsert_smart_invite: {} ({ics_lines} ICS lines); the guest replied {reply:?}",
+            created.smart_invite_id
+        );
         client.revoke_authorization().await?;
         println!("revoke_authorization: token revoked and removed from the store");
     } else if let Some(calendar_id) = &calendar_id {

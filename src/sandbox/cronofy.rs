@@ -48,6 +48,18 @@
 //!   redirect URLs are stored but not used).
 //! - **Batch**: each entry runs through the same code as its own endpoint,
 //!   answered 207 with one `{status, data}` per entry, in order.
+//! - **Smart Invites** (create, update, cancel, remove recipients, get by
+//!   recipient, with the invite as iCalendar text in
+//!   `attachments.icalendar`); replies are played with
+//!   [`Cronofy::reply_to_smart_invite`].
+//! - **Bookable Events** (create or update, get) and their registrations
+//!   (upsert, delete), with `capacity`, `registered_count` (accepted) and
+//!   `total_count` (all but `removed`); an accepted registration beyond the
+//!   capacity is 422 `errors.capacity_reached` (*unverified* key).
+//! - **Add to Calendar** and **Real-Time Sequencing** check the request (the
+//!   body's client credentials, the event, the (sequenced) availability, the
+//!   target calendars) and answer the URL to send the user to; that page is
+//!   not served.
 //! - **Application calendars**, link tokens, elevated permissions, profile
 //!   revocation and element tokens.
 //! - **Rate limit**: with [`CronofyBuilder::rate_limit_after`], requests
@@ -62,8 +74,7 @@
 //! fields are ignored.
 //!
 //! The operations the sandbox does not fake answer 501 with
-//! `{"error": "not_implemented", "error_description": ...}`: Smart Invites,
-//! Bookable Events, Real-Time Sequencing, Add to Calendar, Enterprise Connect
+//! `{"error": "not_implemented", "error_description": ...}`: Enterprise Connect
 //! (service account authorizations, resources), Business Connect (delegated
 //! authorizations, accessible calendars) and conferencing service
 //! authorizations.
@@ -407,6 +418,21 @@ impl Cronofy {
             .with_state(|state| state.complete_rts(real_time_scheduling_id))
     }
 
+    /// Plays a Smart Invite recipient who replies `accepted`, `declined` or
+    /// `tentative`: `get_smart_invite` then shows
+    /// the reply (the callback URL is not called). [`Error::Config`] when the
+    /// invite or recipient is unknown, or the status is another one.
+    pub fn reply_to_smart_invite(
+        &self,
+        smart_invite_id: &str,
+        recipient_email: &str,
+        status: &str,
+    ) -> Result<()> {
+        self.shared.with_state(|state| {
+            state.reply_to_smart_invite(smart_invite_id, recipient_email, status)
+        })
+    }
+
     /// Sends a `change` push notification (`changes_since` = `since`) to every
     /// open channel of `account_id`, signed with the client secret in
     /// `Cronofy-HMAC-SHA256`, and waits for the callbacks' answers. Returns
@@ -703,6 +729,8 @@ struct Store {
     rules: Vec<(String, types::AvailabilityRule)>,
     periods: Vec<PeriodRow>,
     rts: Vec<RtsRow>,
+    smart_invites: Vec<SmartInviteRow>,
+    bookable_events: Vec<BookableEventRow>,
     /// Elevated-permission pages by token.
     permission_requests: HashMap<String, PermissionRequest>,
     /// Result lists being paged, by id.
@@ -924,6 +952,8 @@ impl Store {
             rules: Vec::new(),
             periods: Vec::new(),
             rts: Vec::new(),
+            smart_invites: Vec::new(),
+            bookable_events: Vec::new(),
             permission_requests: HashMap::new(),
             page_sets: HashMap::new(),
             page_tokens: HashMap::new(),
@@ -2010,6 +2040,14 @@ enum Route {
     DisableRts(String),
     ElementToken,
     Batch,
+    RealTimeSequencing,
+    AddToCalendar,
+    UpsertSmartInvite,
+    GetSmartInvite,
+    CreateBookableEvent,
+    GetBookableEvent(String),
+    UpsertRegistration(String),
+    DeleteRegistration(String, String),
     NotFaked(&'static str),
 }
 
@@ -2077,19 +2115,17 @@ impl Route {
             }
             ["v1", "resources"] if get => Route::NotFaked("list_resources"),
             ["v1", "accessible_calendars"] if get => Route::NotFaked("list_accessible_calendars"),
-            ["v1", "real_time_sequencing"] if post => {
-                Route::NotFaked("create_real_time_sequencing")
+            ["v1", "real_time_sequencing"] if post => Route::RealTimeSequencing,
+            ["v1", "add_to_calendar"] if post => Route::AddToCalendar,
+            ["v1", "smart_invites"] if post => Route::UpsertSmartInvite,
+            ["v1", "smart_invites"] if get => Route::GetSmartInvite,
+            ["v1", "bookable_events"] if post => Route::CreateBookableEvent,
+            ["v1", "bookable_events", id] if get => Route::GetBookableEvent(one(id)),
+            ["v1", "bookable_events", id, "registrations"] if post => {
+                Route::UpsertRegistration(one(id))
             }
-            ["v1", "add_to_calendar"] if post => Route::NotFaked("add_to_calendar"),
-            ["v1", "smart_invites"] if post => Route::NotFaked("upsert_smart_invite"),
-            ["v1", "smart_invites"] if get => Route::NotFaked("get_smart_invite"),
-            ["v1", "bookable_events"] if post => Route::NotFaked("create_bookable_event"),
-            ["v1", "bookable_events", _] if get => Route::NotFaked("get_bookable_event"),
-            ["v1", "bookable_events", _, "registrations"] if post => {
-                Route::NotFaked("upsert_bookable_event_registration")
-            }
-            ["v1", "bookable_events", _, "registrations", _] if delete => {
-                Route::NotFaked("delete_bookable_event_registration")
+            ["v1", "bookable_events", id, "registrations", r] if delete => {
+                Route::DeleteRegistration(one(id), one(r))
             }
             _ => return None,
         })
@@ -2134,6 +2170,14 @@ impl Route {
             Route::DisableRts(_) => "disable_real_time_scheduling",
             Route::ElementToken => "create_element_token",
             Route::Batch => "batch",
+            Route::RealTimeSequencing => "create_real_time_sequencing",
+            Route::AddToCalendar => "add_to_calendar",
+            Route::UpsertSmartInvite => "upsert_smart_invite",
+            Route::GetSmartInvite => "get_smart_invite",
+            Route::CreateBookableEvent => "create_bookable_event",
+            Route::GetBookableEvent(_) => "get_bookable_event",
+            Route::UpsertRegistration(_) => "upsert_bookable_event_registration",
+            Route::DeleteRegistration(..) => "delete_bookable_event_registration",
             Route::NotFaked(op) => op,
         }
     }
@@ -2207,6 +2251,14 @@ impl Store {
             Route::DisableRts(id) => self.disable_rts(&id, body),
             Route::ElementToken => element_token(body),
             Route::Batch => self.batch(ctx, caller, body),
+            Route::RealTimeSequencing => self.create_real_time_sequencing(ctx, body),
+            Route::AddToCalendar => self.add_to_calendar(ctx, body),
+            Route::UpsertSmartInvite => self.upsert_smart_invite(body),
+            Route::GetSmartInvite => self.get_smart_invite(query),
+            Route::CreateBookableEvent => self.create_bookable_event(body),
+            Route::GetBookableEvent(id) => ok(self.bookable_event(&id)?.to_json()),
+            Route::UpsertRegistration(id) => self.upsert_registration(&id, body),
+            Route::DeleteRegistration(id, r) => self.delete_registration(&id, &r),
             Route::NotFaked(op) => Err(not_faked(op)),
         }
     }
@@ -3822,14 +3874,7 @@ impl Store {
         // The availability must make sense now, as Cronofy checks it on creation.
         self.availability(&Caller::App, &request.availability)
             .map_err(|e| prefix_errors(e, "availability"))?;
-        for (i, target) in request.target_calendars.iter().enumerate() {
-            if self.own_calendar(&target.sub, &target.calendar_id).is_err() {
-                return Err(invalid(
-                    &format!("target_calendars.{i}.calendar_id"),
-                    format!("{} is not a calendar of {}", target.calendar_id, target.sub),
-                ));
-            }
-        }
+        self.check_targets(&request.target_calendars)?;
         let token = alnum_id(20);
         let row = RtsRow {
             id: format!("sch_{}", hex_id(24)),
@@ -3957,6 +4002,529 @@ fn prefix_errors(mut e: ApiErr, prefix: &str) -> ApiErr {
         *errors = renamed;
     }
     e
+}
+
+// ------------------------------------------------------------------------------------------
+// Smart Invites, Bookable Events, Add to Calendar, Real-Time Sequencing
+// ------------------------------------------------------------------------------------------
+
+/// A Smart Invite and its recipients' replies.
+struct SmartInviteRow {
+    id: String,
+    /// `request`, or `cancel` once cancelled.
+    method: &'static str,
+    callback_url: Option<String>,
+    /// The event as answered: times as `{time, tzid}`.
+    event: Value,
+    start: When,
+    end: When,
+    summary: String,
+    organizer: Option<Value>,
+    /// Recipient email and reply status, in the order given.
+    recipients: Vec<(String, String)>,
+    /// Sent as `recipients` (a list) rather than one `recipient`.
+    many: bool,
+    /// Raised by every update, as the ICS `SEQUENCE`.
+    sequence: u32,
+}
+
+impl SmartInviteRow {
+    /// As Cronofy answers it; `recipient` picks one recipient (Get Smart
+    /// Invite), `ics` adds `attachments.icalendar`.
+    fn to_json(&self, recipient: Option<&str>, ics: bool) -> Value {
+        let reply = |(email, status): &(String, String)| json!({"email": email, "status": status});
+        let mut out = json!({
+            "smart_invite_id": self.id,
+            "method": self.method,
+            "event": self.event,
+        });
+        if let Some(url) = &self.callback_url {
+            out["callback_url"] = json!(url);
+        }
+        match recipient {
+            Some(email) => {
+                if let Some(r) = self.recipients.iter().find(|(e, _)| e == email) {
+                    out["recipient"] = reply(r);
+                }
+                if self.many {
+                    out["replies"] = self.recipients.iter().map(reply).collect();
+                }
+            }
+            None if self.many => out["recipients"] = self.recipients.iter().map(reply).collect(),
+            None => {
+                if let Some(r) = self.recipients.first() {
+                    out["recipient"] = reply(r);
+                }
+            }
+        }
+        if ics {
+            out["attachments"] = json!({"icalendar": self.ics()});
+        }
+        out
+    }
+
+    /// The invite as an iCalendar text (RFC 5545), as attached to the email.
+    fn ics(&self) -> String {
+        let when = |name: &str, w: When| match w {
+            When::Instant(t) => format!("{name}:{}", t.format("%Y%m%dT%H%M%SZ")),
+            When::Day(d) => format!("{name};VALUE=DATE:{}", d.format("%Y%m%d")),
+        };
+        let cancelled = self.method == "cancel";
+        let mut lines = vec![
+            "BEGIN:VCALENDAR".to_string(),
+            "VERSION:2.0".into(),
+            "PRODID:-//specbound//Cronofy sandbox//EN".into(),
+            format!("METHOD:{}", if cancelled { "CANCEL" } else { "REQUEST" }),
+            "BEGIN:VEVENT".into(),
+            format!("UID:{}", ics_text(&self.id)),
+            format!("SEQUENCE:{}", self.sequence),
+            when("DTSTART", self.start),
+            when("DTEND", self.end),
+            format!("SUMMARY:{}", ics_text(&self.summary)),
+            format!(
+                "STATUS:{}",
+                if cancelled { "CANCELLED" } else { "CONFIRMED" }
+            ),
+        ];
+        if let Some(email) = self
+            .organizer
+            .as_ref()
+            .and_then(|o| o.get("email"))
+            .and_then(Value::as_str)
+        {
+            lines.push(format!("ORGANIZER:mailto:{email}"));
+        }
+        for (email, status) in &self.recipients {
+            let partstat = match status.as_str() {
+                "accepted" => "ACCEPTED",
+                "declined" => "DECLINED",
+                "tentative" => "TENTATIVE",
+                _ => "NEEDS-ACTION",
+            };
+            lines.push(format!("ATTENDEE;PARTSTAT={partstat}:mailto:{email}"));
+        }
+        lines.extend(["END:VEVENT".to_string(), "END:VCALENDAR".into()]);
+        lines.join("\r\n") + "\r\n"
+    }
+}
+
+/// RFC 5545 TEXT escaping.
+fn ics_text(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\n', "\\n")
+}
+
+fn plausible_email(s: &str) -> bool {
+    s.split_once('@')
+        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !s.contains(' '))
+}
+
+/// A Bookable Event and its registrations.
+struct BookableEventRow {
+    id: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    status: String,
+    capacity: u64,
+    /// `{registration_id, status, metadata}` in the order registered.
+    registrations: Vec<Value>,
+}
+
+impl BookableEventRow {
+    fn count(&self, status: impl Fn(&str) -> bool) -> usize {
+        self.registrations
+            .iter()
+            .filter(|r| status(r["status"].as_str().unwrap_or_default()))
+            .count()
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "bookable_event_id": self.id,
+            "start": fmt_utc(self.start),
+            "end": fmt_utc(self.end),
+            "status": self.status,
+            "registration": {
+                "capacity": self.capacity,
+                "registered_count": self.count(|s| s == "accepted"),
+                "total_count": self.count(|s| s != "removed"),
+                "registrations": self.registrations,
+            },
+        })
+    }
+}
+
+impl Store {
+    /// The target calendars of a scheduling request: each a calendar of its `sub`.
+    fn check_targets(&self, targets: &[types::TargetCalendar]) -> std::result::Result<(), ApiErr> {
+        for (i, target) in targets.iter().enumerate() {
+            if self.own_calendar(&target.sub, &target.calendar_id).is_err() {
+                return Err(invalid(
+                    &format!("target_calendars.{i}.calendar_id"),
+                    format!("{} is not a calendar of {}", target.calendar_id, target.sub),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST /v1/smart_invites`: create or update, or (`method` `cancel` /
+    /// `remove`) cancel the invite or remove recipients.
+    fn upsert_smart_invite(&mut self, body: &Value) -> Outcome {
+        if matches!(
+            body.get("method").and_then(Value::as_str),
+            Some("cancel" | "remove")
+        ) {
+            return self.cancel_smart_invite(body);
+        }
+        let request: types::SmartInviteUpsert = decode(body)?;
+        let id = request.smart_invite_id.clone();
+        if id.trim().is_empty() {
+            return Err(invalid(
+                "smart_invite_id",
+                "smart_invite_id must not be blank",
+            ));
+        }
+        if let Some(url) = &request.callback_url
+            && !web_url(url)
+        {
+            return Err(invalid(
+                "callback_url",
+                "callback_url must be an http or https URL",
+            ));
+        }
+        let (emails, many) = match (&request.recipient, request.recipients.is_empty()) {
+            (Some(r), true) => (vec![r.email.clone()], false),
+            (None, false) => (
+                request.recipients.iter().map(|r| r.email.clone()).collect(),
+                true,
+            ),
+            (None, true) => return Err(required("recipient")),
+            (Some(_), false) => {
+                return Err(invalid(
+                    "recipients",
+                    "give either recipient or recipients, not both",
+                ));
+            }
+        };
+        for (i, email) in emails.iter().enumerate() {
+            if !plausible_email(email) {
+                let field = if many {
+                    format!("recipients.{i}.email")
+                } else {
+                    "recipient.email".into()
+                };
+                return Err(invalid(&field, format!("{email} is not an email address")));
+            }
+        }
+        let event = &request.event;
+        if let Some(t) = &event.tzid {
+            tz("event.tzid", t)?;
+        }
+        let (start, start_tz) = when_of("event.start", &event.start)?;
+        let (end, end_tz) = when_of("event.end", &event.end)?;
+        check_period(start, end).map_err(|e| prefix_errors(e, "event"))?;
+        let tzid = event
+            .tzid
+            .clone()
+            .or(start_tz)
+            .or(end_tz)
+            .unwrap_or_else(|| "Etc/UTC".into());
+        let mut answered = body.get("event").cloned().unwrap_or_else(|| json!({}));
+        answered["start"] = start.to_json(&tzid, true);
+        answered["end"] = end.to_json(&tzid, true);
+        if let Some(map) = answered.as_object_mut() {
+            map.remove("tzid");
+        }
+        let old = self.smart_invites.iter().position(|r| r.id == id);
+        // Replies already given are kept; a new recipient is pending.
+        let recipients = emails
+            .into_iter()
+            .map(|email| {
+                let status = old
+                    .and_then(|i| {
+                        self.smart_invites[i]
+                            .recipients
+                            .iter()
+                            .find(|(e, _)| *e == email)
+                    })
+                    .map_or_else(|| "pending".to_string(), |(_, s)| s.clone());
+                (email, status)
+            })
+            .collect();
+        let row = SmartInviteRow {
+            id,
+            method: "request",
+            callback_url: request.callback_url.clone(),
+            event: answered,
+            start,
+            end,
+            summary: event.summary.clone(),
+            organizer: body.get("organizer").cloned(),
+            recipients,
+            many,
+            sequence: old.map_or(0, |i| self.smart_invites[i].sequence + 1),
+        };
+        let answer = row.to_json(None, true);
+        match old {
+            Some(i) => self.smart_invites[i] = row,
+            None => self.smart_invites.push(row),
+        }
+        ok(answer)
+    }
+
+    fn cancel_smart_invite(&mut self, body: &Value) -> Outcome {
+        let request: types::SmartInviteCancel = decode(body)?;
+        let emails: Vec<String> = request
+            .recipient
+            .iter()
+            .chain(&request.recipients)
+            .map(|r| r.email.clone())
+            .collect();
+        let row = self
+            .smart_invites
+            .iter_mut()
+            .find(|r| r.id == request.smart_invite_id)
+            .ok_or_else(ApiErr::not_found)?;
+        match request.method {
+            types::SmartInviteCancelMethod::Cancel => row.method = "cancel",
+            types::SmartInviteCancelMethod::Remove => {
+                if emails.is_empty() {
+                    return Err(required("recipients"));
+                }
+                row.recipients.retain(|(e, _)| !emails.contains(e));
+            }
+        }
+        row.sequence += 1;
+        ok(row.to_json(None, true))
+    }
+
+    /// `GET /v1/smart_invites?smart_invite_id=&recipient_email=`.
+    fn get_smart_invite(&self, query: &Query) -> Outcome {
+        let id = query
+            .get("smart_invite_id")
+            .ok_or_else(|| required("smart_invite_id"))?;
+        let email = query
+            .get("recipient_email")
+            .ok_or_else(|| required("recipient_email"))?;
+        let ics = query.flag("include_ics")?;
+        let row = self
+            .smart_invites
+            .iter()
+            .find(|r| r.id == id && r.recipients.iter().any(|(e, _)| e == email))
+            .ok_or_else(ApiErr::not_found)?;
+        ok(row.to_json(Some(email), ics))
+    }
+
+    /// The test hook behind [`Cronofy::reply_to_smart_invite`].
+    fn reply_to_smart_invite(&mut self, id: &str, email: &str, status: &str) -> Result<()> {
+        if !matches!(status, "accepted" | "declined" | "tentative") {
+            return Err(config(&format!(
+                "a Smart Invite reply is accepted, declined or tentative, not `{status}`"
+            )));
+        }
+        let row = self
+            .smart_invites
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or_else(|| unknown("smart invite", id))?;
+        let recipient = row
+            .recipients
+            .iter_mut()
+            .find(|(e, _)| e == email)
+            .ok_or_else(|| unknown("smart invite recipient", email))?;
+        recipient.1 = status.to_string();
+        Ok(())
+    }
+
+    /// `POST /v1/bookable_events`: creates, or updates one with the same id
+    /// (its registrations are kept).
+    fn create_bookable_event(&mut self, body: &Value) -> Outcome {
+        let request: types::BookableEventCreate = decode(body)?;
+        if request.bookable_event_id.trim().is_empty() {
+            return Err(invalid(
+                "bookable_event_id",
+                "bookable_event_id must not be blank",
+            ));
+        }
+        let (start, end) = (request.start.0, request.end.0);
+        if end <= start {
+            return Err(invalid("end", "end must be after start"));
+        }
+        let status = body["status"].as_str().unwrap_or("confirmed").to_string();
+        let capacity = request.registration.capacity.get();
+        let existing = self
+            .bookable_events
+            .iter_mut()
+            .find(|b| b.id == request.bookable_event_id);
+        let row = match existing {
+            Some(row) => {
+                let accepted = row.count(|s| s == "accepted") as u64;
+                if capacity < accepted {
+                    return Err(invalid(
+                        "registration.capacity",
+                        format!(
+                            "capacity {capacity} is below the {accepted} accepted registrations"
+                        ),
+                    ));
+                }
+                row.start = start;
+                row.end = end;
+                row.status = status;
+                row.capacity = capacity;
+                row
+            }
+            None => {
+                self.bookable_events.push(BookableEventRow {
+                    id: request.bookable_event_id.clone(),
+                    start,
+                    end,
+                    status,
+                    capacity,
+                    registrations: Vec::new(),
+                });
+                self.bookable_events
+                    .last_mut()
+                    .ok_or_else(ApiErr::not_found)?
+            }
+        };
+        ok(row.to_json())
+    }
+
+    fn bookable_event(&mut self, id: &str) -> std::result::Result<&mut BookableEventRow, ApiErr> {
+        self.bookable_events
+            .iter_mut()
+            .find(|b| b.id == id)
+            .ok_or_else(ApiErr::not_found)
+    }
+
+    /// `POST /v1/bookable_events/{id}/registrations`.
+    fn upsert_registration(&mut self, id: &str, body: &Value) -> Outcome {
+        let request: types::RegistrationUpsert = decode(body)?;
+        if request.registration_id.trim().is_empty() {
+            return Err(invalid(
+                "registration_id",
+                "registration_id must not be blank",
+            ));
+        }
+        let row = self.bookable_event(id)?;
+        if row.status == "cancelled" {
+            return Err(invalid(
+                "bookable_event_id",
+                format!("bookable event {id} is cancelled"),
+            ));
+        }
+        let status = body["status"].as_str().unwrap_or("pending").to_string();
+        let index = row
+            .registrations
+            .iter()
+            .position(|r| r["registration_id"] == request.registration_id.as_str());
+        let was_accepted = index.is_some_and(|i| row.registrations[i]["status"] == "accepted");
+        if status == "accepted"
+            && !was_accepted
+            && row.count(|s| s == "accepted") as u64 >= row.capacity
+        {
+            return Err(unprocessable(
+                "registration_id",
+                "errors.capacity_reached",
+                format!("bookable event {id} is full ({} places)", row.capacity),
+            ));
+        }
+        let registration = json!({
+            "registration_id": request.registration_id,
+            "status": status,
+            "metadata": body.get("metadata").cloned().unwrap_or(Value::Null),
+        });
+        match index {
+            Some(i) => row.registrations[i] = registration,
+            None => row.registrations.push(registration),
+        }
+        ok(row.to_json())
+    }
+
+    /// `DELETE /v1/bookable_events/{id}/registrations/{registration_id}`.
+    fn delete_registration(&mut self, id: &str, registration_id: &str) -> Outcome {
+        let row = self.bookable_event(id)?;
+        let index = row
+            .registrations
+            .iter()
+            .position(|r| r["registration_id"] == registration_id)
+            .ok_or_else(ApiErr::not_found)?;
+        row.registrations.remove(index);
+        ok(row.to_json())
+    }
+
+    /// `POST /v1/add_to_calendar`: checks the request (credentials in the
+    /// body) and answers the URL to send the user to.
+    fn add_to_calendar(&mut self, ctx: &Ctx<'_>, body: &Value) -> Outcome {
+        let request: types::AddToCalendarRequest = decode(body)?;
+        Self::check_client(ctx.config, body)?;
+        if !web_url(&request.oauth.redirect_uri) {
+            return Err(invalid(
+                "oauth.redirect_uri",
+                "redirect_uri must be an http or https URL",
+            ));
+        }
+        let event = &request.event;
+        if event
+            .event_id
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty())
+        {
+            return Err(required("event.event_id"));
+        }
+        if event.summary.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            return Err(required("event.summary"));
+        }
+        if let Some(t) = &event.tzid {
+            tz("event.tzid", t)?;
+        }
+        match (&event.start, &event.end, &request.availability) {
+            (Some(start), Some(end), _) => {
+                let (start, _) = when_of("event.start", start)?;
+                let (end, _) = when_of("event.end", end)?;
+                check_period(start, end).map_err(|e| prefix_errors(e, "event"))?;
+            }
+            (None, None, Some(availability)) => {
+                self.availability(&Caller::App, availability)
+                    .map_err(|e| prefix_errors(e, "availability"))?;
+            }
+            (None, _, _) => return Err(required("event.start")),
+            (Some(_), None, _) => return Err(required("event.end")),
+        }
+        self.check_targets(&request.target_calendars)?;
+        ok(json!({"url": format!("{}/add_to_calendar/{}", ctx.root, alnum_id(20))}))
+    }
+
+    /// `POST /v1/real_time_sequencing`: checks the request and its sequenced
+    /// availability, and answers the link.
+    fn create_real_time_sequencing(&mut self, ctx: &Ctx<'_>, body: &Value) -> Outcome {
+        let request: types::RealTimeSequencingRequest = decode(body)?;
+        if !web_url(&request.oauth.redirect_uri) {
+            return Err(invalid(
+                "oauth.redirect_uri",
+                "redirect_uri must be an http or https URL",
+            ));
+        }
+        if let Some(t) = &request.event.tzid {
+            tz("event.tzid", t)?;
+        }
+        if let Some(t) = &request.tzid {
+            tz("tzid", t)?;
+        }
+        let availability = body.get("availability").cloned().unwrap_or_default();
+        self.query_sequenced_availability(&Caller::App, &availability)
+            .map_err(|e| prefix_errors(e, "availability"))?;
+        self.check_targets(&request.target_calendars)?;
+        ok(json!({
+            "real_time_sequencing": {
+                "real_time_sequencing_id": format!("seq_{}", hex_id(24)),
+                "url": format!("{}/real_time_sequencing/{}", ctx.root, alnum_id(20)),
+            }
+        }))
+    }
 }
 
 // ------------------------------------------------------------------------------------------
