@@ -62,6 +62,12 @@
 //!   not served.
 //! - **Application calendars**, link tokens, elevated permissions, profile
 //!   revocation and element tokens.
+//! - **Enterprise and Business Connect**: service-account and delegated
+//!   authorization requests are checked and accepted (202; the callbacks
+//!   Cronofy then makes are not played); `list_resources` and
+//!   `list_accessible_calendars` show the seeded resources
+//!   ([`CronofyBuilder::resource`]) and the other accounts of the caller's
+//!   email domain; a conferencing service authorization answers its URL.
 //! - **Rate limit**: with [`CronofyBuilder::rate_limit_after`], requests
 //!   beyond the limit in one window answer 429 with `Retry-After`.
 //!
@@ -72,12 +78,6 @@
 //! the schema cannot say (time zones, end after start, lengths, unknown
 //! calendars, uniqueness). Writes answer 202 with an empty body. Unknown JSON
 //! fields are ignored.
-//!
-//! The operations the sandbox does not fake answer 501 with
-//! `{"error": "not_implemented", "error_description": ...}`: Enterprise Connect
-//! (service account authorizations, resources), Business Connect (delegated
-//! authorizations, accessible calendars) and conferencing service
-//! authorizations.
 //!
 //! # Availability
 //!
@@ -245,6 +245,7 @@ impl Cronofy {
             redirect_uris: Vec::new(),
             accounts: Vec::new(),
             calendars: Vec::new(),
+            resources: Vec::new(),
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             rotate_refresh_tokens: true,
             page_size: DEFAULT_PAGE_SIZE,
@@ -501,6 +502,7 @@ pub struct CronofyBuilder {
     redirect_uris: Vec<String>,
     accounts: Vec<(String, String)>,
     calendars: Vec<(String, String)>,
+    resources: Vec<(String, String)>,
     access_token_ttl: Duration,
     rotate_refresh_tokens: bool,
     page_size: usize,
@@ -545,6 +547,14 @@ impl CronofyBuilder {
     pub fn account(mut self, account_id: &str, email: &str) -> Self {
         self.accounts
             .push((account_id.to_string(), email.to_string()));
+        self
+    }
+
+    /// A resource (a room, say) with its calendar's `email` and a `name`:
+    /// listed by `list_resources` and `list_accessible_calendars` to the
+    /// accounts of the same email domain.
+    pub fn resource(mut self, email: &str, name: &str) -> Self {
+        self.resources.push((email.to_string(), name.to_string()));
         self
     }
 
@@ -656,6 +666,14 @@ impl CronofyBuilder {
         for (account_id, name) in &self.calendars {
             store.seed_calendar(account_id, name)?;
         }
+        for (email, _) in &self.resources {
+            if !plausible_email(email) {
+                return Err(config(&format!(
+                    "resource `{email}` is not an email address"
+                )));
+            }
+        }
+        store.resources = self.resources.clone();
         Ok(store)
     }
 }
@@ -731,6 +749,8 @@ struct Store {
     rts: Vec<RtsRow>,
     smart_invites: Vec<SmartInviteRow>,
     bookable_events: Vec<BookableEventRow>,
+    /// Seeded resources: (email, name).
+    resources: Vec<(String, String)>,
     /// Elevated-permission pages by token.
     permission_requests: HashMap<String, PermissionRequest>,
     /// Result lists being paged, by id.
@@ -954,6 +974,7 @@ impl Store {
             rts: Vec::new(),
             smart_invites: Vec::new(),
             bookable_events: Vec::new(),
+            resources: Vec::new(),
             permission_requests: HashMap::new(),
             page_sets: HashMap::new(),
             page_tokens: HashMap::new(),
@@ -1259,17 +1280,6 @@ fn oauth_error(code: &str, description: &str) -> ApiErr {
 
 fn bad_json() -> ApiErr {
     oauth_error("invalid_request", "the request body is not valid JSON")
-}
-
-/// 501 for an operation of the spec the sandbox does not fake.
-fn not_faked(operation: &str) -> ApiErr {
-    ApiErr {
-        body: Some(json!({
-            "error": "not_implemented",
-            "error_description": format!("the Cronofy sandbox does not fake {operation}"),
-        })),
-        ..ApiErr::status(StatusCode::NOT_IMPLEMENTED)
-    }
 }
 
 fn server_error(e: impl fmt::Display) -> ApiErr {
@@ -2048,7 +2058,11 @@ enum Route {
     GetBookableEvent(String),
     UpsertRegistration(String),
     DeleteRegistration(String, String),
-    NotFaked(&'static str),
+    ServiceAccountAuthorization,
+    DelegatedAuthorization,
+    ConferencingAuthorization,
+    Resources,
+    AccessibleCalendars,
 }
 
 impl Route {
@@ -2104,17 +2118,13 @@ impl Route {
             ["v1", "real_time_scheduling", id, "disable"] if post => Route::DisableRts(one(id)),
             ["v1", "element_tokens"] if post => Route::ElementToken,
             ["v1", "batch"] if post => Route::Batch,
-            ["v1", "service_account_authorizations"] if post => {
-                Route::NotFaked("authorize_with_service_account")
-            }
-            ["v1", "delegated_authorizations"] if post => {
-                Route::NotFaked("create_delegated_authorization")
-            }
+            ["v1", "service_account_authorizations"] if post => Route::ServiceAccountAuthorization,
+            ["v1", "delegated_authorizations"] if post => Route::DelegatedAuthorization,
             ["v1", "conferencing_service_authorizations"] if post => {
-                Route::NotFaked("create_conferencing_service_authorization")
+                Route::ConferencingAuthorization
             }
-            ["v1", "resources"] if get => Route::NotFaked("list_resources"),
-            ["v1", "accessible_calendars"] if get => Route::NotFaked("list_accessible_calendars"),
+            ["v1", "resources"] if get => Route::Resources,
+            ["v1", "accessible_calendars"] if get => Route::AccessibleCalendars,
             ["v1", "real_time_sequencing"] if post => Route::RealTimeSequencing,
             ["v1", "add_to_calendar"] if post => Route::AddToCalendar,
             ["v1", "smart_invites"] if post => Route::UpsertSmartInvite,
@@ -2178,7 +2188,11 @@ impl Route {
             Route::GetBookableEvent(_) => "get_bookable_event",
             Route::UpsertRegistration(_) => "upsert_bookable_event_registration",
             Route::DeleteRegistration(..) => "delete_bookable_event_registration",
-            Route::NotFaked(op) => op,
+            Route::ServiceAccountAuthorization => "authorize_with_service_account",
+            Route::DelegatedAuthorization => "create_delegated_authorization",
+            Route::ConferencingAuthorization => "create_conferencing_service_authorization",
+            Route::Resources => "list_resources",
+            Route::AccessibleCalendars => "list_accessible_calendars",
         }
     }
 
@@ -2259,7 +2273,11 @@ impl Store {
             Route::GetBookableEvent(id) => ok(self.bookable_event(&id)?.to_json()),
             Route::UpsertRegistration(id) => self.upsert_registration(&id, body),
             Route::DeleteRegistration(id, r) => self.delete_registration(&id, &r),
-            Route::NotFaked(op) => Err(not_faked(op)),
+            Route::ServiceAccountAuthorization => service_account_authorization(caller, body),
+            Route::DelegatedAuthorization => self.delegated_authorization(caller, body),
+            Route::ConferencingAuthorization => conferencing_authorization(ctx, caller, body),
+            Route::Resources => self.list_resources(caller),
+            Route::AccessibleCalendars => self.list_accessible_calendars(caller, query),
         }
     }
 }
@@ -4528,6 +4546,170 @@ impl Store {
 }
 
 // ------------------------------------------------------------------------------------------
+// Enterprise Connect, Business Connect, conferencing
+// ------------------------------------------------------------------------------------------
+
+/// The domain of an email address, lower-cased.
+fn domain_of(email: &str) -> String {
+    email
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// One service-account or delegated authorization request's common fields.
+fn check_authorization_request(
+    at: &str,
+    email: &str,
+    scope: &str,
+    callback_url: &str,
+) -> std::result::Result<(), ApiErr> {
+    if !plausible_email(email) {
+        return Err(invalid(
+            &format!("{at}email"),
+            format!("{email} is not an email address"),
+        ));
+    }
+    if scope.trim().is_empty() {
+        return Err(required(&format!("{at}scope")));
+    }
+    if !web_url(callback_url) {
+        return Err(invalid(
+            &format!("{at}callback_url"),
+            "callback_url must be an http or https URL",
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /v1/service_account_authorizations`, one or a batch: checked and
+/// accepted (202); the callbacks Cronofy then makes are not played.
+fn service_account_authorization(caller: &Caller, body: &Value) -> Outcome {
+    caller.account()?;
+    match decode::<types::ServiceAccountAuthorizationRequest>(body)? {
+        types::ServiceAccountAuthorizationRequest::One(one) => {
+            check_authorization_request("", &one.email, &one.scope, &one.callback_url)?;
+        }
+        types::ServiceAccountAuthorizationRequest::Batch(batch) => {
+            if batch.service_account_authorizations.is_empty() {
+                return Err(required("service_account_authorizations"));
+            }
+            for (i, one) in batch.service_account_authorizations.iter().enumerate() {
+                check_authorization_request(
+                    &format!("service_account_authorizations.{i}."),
+                    &one.email,
+                    &one.scope,
+                    &one.callback_url,
+                )?;
+            }
+        }
+    }
+    Ok(Answer::Accepted)
+}
+
+/// `POST /v1/conferencing_service_authorizations`: the URL to send the user to.
+fn conferencing_authorization(ctx: &Ctx<'_>, caller: &Caller, body: &Value) -> Outcome {
+    caller.account()?;
+    let request: types::ConferencingServiceAuthorizationRequest = decode(body)?;
+    if !web_url(&request.redirect_uri) {
+        return Err(invalid(
+            "redirect_uri",
+            "redirect_uri must be an http or https URL",
+        ));
+    }
+    ok(json!({
+        "authorization_request": {
+            "url": format!("{}/conferencing_service_authorizations/{}", ctx.root, alnum_id(20)),
+        }
+    }))
+}
+
+impl Store {
+    /// `POST /v1/delegated_authorizations`: checked (the profile must be
+    /// the caller's) and accepted (202).
+    fn delegated_authorization(&self, caller: &Caller, body: &Value) -> Outcome {
+        let account_id = caller.account()?;
+        let request: types::DelegatedAuthorization = decode(body)?;
+        if !self
+            .profiles
+            .iter()
+            .any(|p| p.id == request.profile_id && p.account_id == account_id && !p.revoked)
+        {
+            return Err(invalid(
+                "profile_id",
+                format!("{} is not a profile of this account", request.profile_id),
+            ));
+        }
+        check_authorization_request("", &request.email, &request.scope, &request.callback_url)?;
+        Ok(Answer::Accepted)
+    }
+
+    /// The email domain of the caller's account.
+    fn caller_domain(&self, caller: &Caller) -> std::result::Result<String, ApiErr> {
+        let account_id = caller.account()?;
+        Ok(self
+            .account(account_id)
+            .map(|a| domain_of(&a.email))
+            .unwrap_or_default())
+    }
+
+    /// `GET /v1/resources`: the seeded resources of the caller's domain.
+    fn list_resources(&self, caller: &Caller) -> Outcome {
+        let domain = self.caller_domain(caller)?;
+        let resources: Vec<Value> = self
+            .resources
+            .iter()
+            .filter(|(email, _)| domain_of(email) == domain)
+            .map(|(email, name)| json!({"email": email, "name": name}))
+            .collect();
+        ok(json!({"resources": resources}))
+    }
+
+    /// `GET /v1/accessible_calendars?profile_id=`: the other accounts
+    /// (`user`) and resources (`resource`) of the caller's domain.
+    fn list_accessible_calendars(&self, caller: &Caller, query: &Query) -> Outcome {
+        let account_id = caller.account()?;
+        let profile_id = query
+            .get("profile_id")
+            .ok_or_else(|| required("profile_id"))?;
+        if !self
+            .profiles
+            .iter()
+            .any(|p| p.id == profile_id && p.account_id == account_id && !p.revoked)
+        {
+            return Err(invalid(
+                "profile_id",
+                format!("{profile_id} is not a profile of this account"),
+            ));
+        }
+        let domain = self.caller_domain(caller)?;
+        let users = self
+            .accounts
+            .iter()
+            .filter(|a| {
+                a.id != account_id
+                    && a.kind == AccountKind::Account
+                    && domain_of(&a.email) == domain
+            })
+            .map(|a| json!({"calendar_type": "user", "email": a.email, "name": a.name}));
+        let resources = self
+            .resources
+            .iter()
+            .filter(|(email, _)| domain_of(email) == domain)
+            .map(
+                |(email, name)| json!({"calendar_type": "resource", "email": email, "name": name}),
+            );
+        let wanted = query.get("calendar_type");
+        let calendars: Vec<Value> = users
+            .chain(resources)
+            .filter(|c| wanted.is_none_or(|t| c["calendar_type"] == t))
+            .collect();
+        ok(json!({"accessible_calendars": calendars}))
+    }
+}
+
+// ------------------------------------------------------------------------------------------
 // Batch
 // ------------------------------------------------------------------------------------------
 
@@ -4630,7 +4812,6 @@ async fn api(
     let query = Query::parse(uri.query());
     let outcome = match Route::parse(&method, uri.path()) {
         None => Err(ApiErr::not_found()),
-        Some(Route::NotFaked(op)) => Err(not_faked(op)),
         Some(route) => shared.with_state(|state| {
             let caller = state.authenticate(ctx.config, route.operation(), &headers)?;
             state.rate_check(ctx.config)?;

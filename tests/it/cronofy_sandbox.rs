@@ -882,15 +882,9 @@ async fn a_422_comes_back_typed_with_its_per_field_errors() {
 }
 
 #[tokio::test]
-async fn operations_the_sandbox_does_not_fake_answer_501_and_unknown_pages_404() {
+async fn an_unknown_page_token_is_a_404() {
     let server = sandbox().start().await.unwrap();
     let cronofy = signed_in(&server, ALICE).await;
-    let err = Error::from(cronofy.list_resources().send().await.unwrap_err());
-    let api = err.api().unwrap();
-    assert_eq!(api.status.as_u16(), 501);
-    assert_eq!(api.code.as_deref(), Some("not_implemented"));
-    assert!(api.message.contains("list_resources"), "{}", api.message);
-
     let err = Error::from(
         cronofy
             .read_events_page()
@@ -902,7 +896,152 @@ async fn operations_the_sandbox_does_not_fake_answer_501_and_unknown_pages_404()
     assert!(err.is_not_found(), "{err:?}");
 }
 
-// ------------------------------------------------------------------ channels
+#[tokio::test]
+async fn enterprise_and_business_connect_requests_are_checked_and_listed_by_domain() {
+    let server = sandbox()
+        .resource("board-room@example.com", "Board room")
+        .resource("lab@elsewhere.org", "Lab")
+        .start()
+        .await
+        .unwrap();
+    let alice = signed_in(&server, ALICE).await;
+
+    let resources = alice.list_resources().send().await.unwrap().into_inner();
+    let names: Vec<_> = resources
+        .resources
+        .iter()
+        .map(|r| r.email.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["board-room@example.com"],
+        "only the caller's domain"
+    );
+
+    let profile_id = alice
+        .list_profiles()
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .profiles[0]
+        .profile_id
+        .clone();
+    let accessible = alice
+        .list_accessible_calendars()
+        .profile_id(&profile_id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .accessible_calendars;
+    let listed: Vec<(Option<&str>, &str)> = accessible
+        .iter()
+        .map(|c| (c.calendar_type.as_deref(), c.email.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (Some("user"), "bob@example.com"),
+            (Some("resource"), "board-room@example.com")
+        ]
+    );
+    let rooms = alice
+        .list_accessible_calendars()
+        .profile_id(&profile_id)
+        .calendar_type("resource")
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .accessible_calendars;
+    assert_eq!(rooms.len(), 1);
+    assert_eq!(
+        fields(
+            alice
+                .list_accessible_calendars()
+                .profile_id("pro_not_mine")
+                .send()
+                .await
+                .map_err(Error::from)
+        )[0]
+        .0,
+        "profile_id"
+    );
+
+    let delegated = |email: &str| -> types::DelegatedAuthorization {
+        typed(json!({
+            "profile_id": profile_id,
+            "email": email,
+            "callback_url": "https://example.com/cronofy/delegated",
+            "scope": "read_write",
+            "state": "s",
+        }))
+    };
+    alice
+        .create_delegated_authorization()
+        .body(delegated("bob@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        fields(
+            alice
+                .create_delegated_authorization()
+                .body(delegated("not-an-email"))
+                .send()
+                .await
+                .map_err(Error::from)
+        ),
+        [(
+            "email".to_string(),
+            "not-an-email is not an email address".to_string()
+        )]
+    );
+
+    alice
+        .authorize_with_service_account()
+        .body(typed::<types::ServiceAccountAuthorizationRequest>(json!({
+            "service_account_authorizations": [
+                {"email": "bob@example.com", "callback_url": "https://example.com/cb", "scope": "read_write"},
+                {"email": "carol@example.com", "callback_url": "https://example.com/cb", "scope": "read_write"},
+            ],
+        })))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        fields(
+            alice
+                .authorize_with_service_account()
+                .body(typed::<types::ServiceAccountAuthorizationRequest>(json!({
+                    "email": "bob@example.com", "callback_url": "ftp://example.com/cb", "scope": "read_write",
+                })))
+                .send()
+                .await
+                .map_err(Error::from)
+        )[0]
+        .0,
+        "callback_url"
+    );
+
+    let conferencing = alice
+        .create_conferencing_service_authorization()
+        .body(typed::<types::ConferencingServiceAuthorizationRequest>(
+            json!({"redirect_uri": REDIRECT}),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        conferencing
+            .authorization_request
+            .url
+            .contains("/conferencing_service_authorizations/"),
+        "{conferencing:?}"
+    );
+}
 
 #[tokio::test]
 async fn channels_are_created_listed_notified_and_closed() {
