@@ -1469,6 +1469,18 @@ fn web_url(raw: &str) -> bool {
     url::Url::parse(raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
+/// 422 on `field` unless `raw` is an http(s) URL.
+fn check_web_url(field: &str, raw: &str) -> std::result::Result<(), ApiErr> {
+    if web_url(raw) {
+        return Ok(());
+    }
+    let name = field.rsplit('.').next().unwrap_or(field);
+    Err(invalid(
+        field,
+        format!("{name} must be an http or https URL"),
+    ))
+}
+
 // ------------------------------------------------------------------------------------------
 // Times and identifiers
 // ------------------------------------------------------------------------------------------
@@ -3127,12 +3139,7 @@ impl Store {
         }
         too_long(body, "callback_url", CALLBACK_URL_MAX)?;
         let request: types::ChannelCreate = decode(body)?;
-        if !web_url(&request.callback_url) {
-            return Err(invalid(
-                "callback_url",
-                "callback_url must be an http or https URL",
-            ));
-        }
+        check_web_url("callback_url", &request.callback_url)?;
         if let Some(filters) = &request.filters {
             for id in &filters.calendar_ids {
                 if self.own_calendar(&account_id, id).is_err() {
@@ -3880,12 +3887,7 @@ impl RtsRow {
 impl Store {
     fn create_rts(&mut self, ctx: &Ctx<'_>, body: &Value) -> Outcome {
         let request: types::RealTimeSchedulingRequest = decode(body)?;
-        if !web_url(&request.oauth.redirect_uri) {
-            return Err(invalid(
-                "oauth.redirect_uri",
-                "redirect_uri must be an http or https URL",
-            ));
-        }
+        check_web_url("oauth.redirect_uri", &request.oauth.redirect_uri)?;
         if let Some(t) = &request.event.tzid {
             tz("event.tzid", t)?;
         }
@@ -4205,13 +4207,8 @@ impl Store {
                 "smart_invite_id must not be blank",
             ));
         }
-        if let Some(url) = &request.callback_url
-            && !web_url(url)
-        {
-            return Err(invalid(
-                "callback_url",
-                "callback_url must be an http or https URL",
-            ));
+        if let Some(url) = &request.callback_url {
+            check_web_url("callback_url", url)?;
         }
         let (emails, many) = match (&request.recipient, request.recipients.is_empty()) {
             (Some(r), true) => (vec![r.email.clone()], false),
@@ -4479,12 +4476,7 @@ impl Store {
     fn add_to_calendar(&mut self, ctx: &Ctx<'_>, body: &Value) -> Outcome {
         let request: types::AddToCalendarRequest = decode(body)?;
         Self::check_client(ctx.config, body)?;
-        if !web_url(&request.oauth.redirect_uri) {
-            return Err(invalid(
-                "oauth.redirect_uri",
-                "redirect_uri must be an http or https URL",
-            ));
-        }
+        check_web_url("oauth.redirect_uri", &request.oauth.redirect_uri)?;
         let event = &request.event;
         if event
             .event_id
@@ -4520,12 +4512,7 @@ impl Store {
     /// availability, and answers the link.
     fn create_real_time_sequencing(&mut self, ctx: &Ctx<'_>, body: &Value) -> Outcome {
         let request: types::RealTimeSequencingRequest = decode(body)?;
-        if !web_url(&request.oauth.redirect_uri) {
-            return Err(invalid(
-                "oauth.redirect_uri",
-                "redirect_uri must be an http or https URL",
-            ));
-        }
+        check_web_url("oauth.redirect_uri", &request.oauth.redirect_uri)?;
         if let Some(t) = &request.event.tzid {
             tz("event.tzid", t)?;
         }
@@ -4574,12 +4561,7 @@ fn check_authorization_request(
     if scope.trim().is_empty() {
         return Err(required(&format!("{at}scope")));
     }
-    if !web_url(callback_url) {
-        return Err(invalid(
-            &format!("{at}callback_url"),
-            "callback_url must be an http or https URL",
-        ));
-    }
+    check_web_url(&format!("{at}callback_url"), callback_url)?;
     Ok(())
 }
 
@@ -4612,12 +4594,7 @@ fn service_account_authorization(caller: &Caller, body: &Value) -> Outcome {
 fn conferencing_authorization(ctx: &Ctx<'_>, caller: &Caller, body: &Value) -> Outcome {
     caller.account()?;
     let request: types::ConferencingServiceAuthorizationRequest = decode(body)?;
-    if !web_url(&request.redirect_uri) {
-        return Err(invalid(
-            "redirect_uri",
-            "redirect_uri must be an http or https URL",
-        ));
-    }
+    check_web_url("redirect_uri", &request.redirect_uri)?;
     ok(json!({
         "authorization_request": {
             "url": format!("{}/conferencing_service_authorizations/{}", ctx.root, alnum_id(20)),
