@@ -90,14 +90,34 @@ fn period(start: &types::EventTime, end: &types::EventTime) -> Result<()> {
     }
 }
 
-/// A managed event: ids, summary, time zone and period.
+/// A managed event: ids, summary, time zone, period and recurrence.
 pub(crate) fn event(e: &types::EventUpsert) -> Result<()> {
     non_empty("event_id", &e.event_id)?;
     non_empty("summary", &e.summary)?;
     if let Some(t) = &e.tzid {
         tzid("tzid", t)?;
     }
-    period(&e.start, &e.end)
+    period(&e.start, &e.end)?;
+    if let Some(r) = &e.recurrence {
+        recurrence(r)?;
+    }
+    Ok(())
+}
+
+/// `by_day` only in a `weekly` rule, as the docs say.
+fn recurrence(r: &types::EventRecurrence) -> Result<()> {
+    for (i, rule) in r.rules.iter().enumerate() {
+        if !rule.by_day.is_empty() && rule.frequency != types::RecurrenceRuleFrequency::Weekly {
+            return Err(Error::invalid(
+                format!("recurrence.rules.{i}.by_day"),
+                format!(
+                    "by_day is only valid in a weekly rule, not a {} one",
+                    rule.frequency
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// An external event update: time zone, and the period when both ends change.
@@ -119,6 +139,34 @@ mod tests {
 
     fn t(s: &str) -> types::EventTime {
         serde_json::from_value(serde_json::json!(s)).unwrap()
+    }
+
+    #[test]
+    fn by_day_is_only_valid_in_a_weekly_rule() {
+        let rule = |json: serde_json::Value| -> types::EventRecurrence {
+            serde_json::from_value(serde_json::json!({ "rules": [json] })).unwrap()
+        };
+        assert!(
+            recurrence(&rule(
+                serde_json::json!({"frequency": "weekly", "by_day": ["monday"]})
+            ))
+            .is_ok()
+        );
+        assert!(
+            recurrence(&rule(
+                serde_json::json!({"frequency": "daily", "interval": 3})
+            ))
+            .is_ok()
+        );
+        match recurrence(&rule(
+            serde_json::json!({"frequency": "monthly", "by_day": ["friday"]}),
+        )) {
+            Err(Error::Invalid { field, reason }) => {
+                assert_eq!(field, "recurrence.rules.0.by_day");
+                assert!(reason.contains("monthly"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -29,7 +29,10 @@
 //!   events by `event_uid` (seeded with [`Cronofy::add_event`]; editing or
 //!   deleting them needs the `unrestricted` permission level, granted through
 //!   `request_elevated_permissions` and its page), deletes (kept for
-//!   `include_deleted`), bulk deletes and participation status.
+//!   `include_deleted`), bulk deletes and participation status. A managed
+//!   event's recurrence rules are checked and kept (it reads back
+//!   `recurring` with a `series_identifier`); its instances are not
+//!   expanded.
 //! - **Lists**: Read Events, Free Busy and Available Periods are cut into
 //!   pages of [`CronofyBuilder::page_size`] with `pages {current, total,
 //!   next_page}`; `next_page` is an absolute URL on the sandbox's own host
@@ -400,6 +403,7 @@ impl Cronofy {
                 created: now,
                 updated: now,
                 event_private: false,
+                recurrence: None,
             });
             Ok(uid)
         })
@@ -827,6 +831,8 @@ struct EventRow {
     created: DateTime<Utc>,
     updated: DateTime<Utc>,
     event_private: bool,
+    /// The recurrence rules of a managed event; its instances are not expanded.
+    recurrence: Option<Value>,
 }
 
 struct CodeRow {
@@ -2633,10 +2639,13 @@ impl Store {
             "transparency": e.transparency,
             "status": e.status,
             "categories": [],
-            "recurring": false,
+            "recurring": e.recurrence.is_some(),
             "event_private": e.event_private,
             "options": options,
         });
+        if e.recurrence.is_some() {
+            event["series_identifier"] = json!(format!("ser_{}", e.event_uid));
+        }
         if let Some(id) = &e.event_id {
             event["event_id"] = json!(id);
         }
@@ -2667,6 +2676,19 @@ impl Store {
         };
         if event.event_id.trim().is_empty() {
             return Err(invalid("event_id", "event_id must not be blank"));
+        }
+        for (i, rule) in event
+            .recurrence
+            .iter()
+            .flat_map(|r| r.rules.iter())
+            .enumerate()
+        {
+            if !rule.by_day.is_empty() && rule.frequency != types::RecurrenceRuleFrequency::Weekly {
+                return Err(invalid(
+                    &format!("recurrence.rules.{i}.by_day"),
+                    "by_day is only valid in a weekly rule",
+                ));
+            }
         }
         if let Some(t) = &event.tzid {
             tz("tzid", t)?;
@@ -2712,6 +2734,7 @@ impl Store {
                     created: now,
                     updated: now,
                     event_private: false,
+                    recurrence: None,
                 });
                 self.events.len() - 1
             }
@@ -2739,6 +2762,10 @@ impl Store {
         }
         if let Some(p) = event.event_private {
             row.event_private = p;
+        }
+        if let Some(r) = &event.recurrence {
+            // Empty rules remove the recurrence; omitted keeps it.
+            row.recurrence = (!r.rules.is_empty()).then(|| body["recurrence"].clone());
         }
         if let Some(changes) = &event.attendees {
             apply_attendees(&mut row.attendees, changes);
@@ -3997,6 +4024,7 @@ impl Store {
                 created: now,
                 updated: now,
                 event_private: false,
+                recurrence: None,
             });
         }
         let row = &mut self.rts[index];

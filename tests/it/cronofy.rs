@@ -1393,6 +1393,46 @@ async fn upsert_event_sends_the_documented_body_for_managed_and_external_events(
 }
 
 #[tokio::test]
+async fn a_recurring_event_sends_its_rules_and_empty_rules_are_sent_to_remove_them() {
+    let server = MockServer::start().await;
+    let (cronofy, _) = cronofy(&server);
+    // The example request of docs api-alpha/recurring-events.
+    let recurring = json!({
+        "event_id": "recurrence-example",
+        "summary": "Example",
+        "start": "2025-01-20T15:30:00Z",
+        "end": "2025-01-20T17:00:00Z",
+        "tzid": "Europe/Berlin",
+        "recurrence": {"rules": [{"frequency": "weekly", "interval": 2}]}
+    });
+    let mut removed = recurring.clone();
+    removed["recurrence"] = json!({"rules": []});
+    for body in [&recurring, &removed] {
+        with_json(on("POST", "/v1/calendars/cal_1/events", Some(ACCESS)), body)
+            .respond_with(ResponseTemplate::new(202))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let mut event: types::EventUpsert = typed(&recurring);
+    let rule = &event.recurrence.as_ref().unwrap().rules[0];
+    assert_eq!(rule.frequency, types::RecurrenceRuleFrequency::Weekly);
+    assert_eq!(rule.interval.map(|n| n.get()), Some(2));
+    cronofy.upsert_event("cal_1", &event).await.unwrap();
+    event.recurrence = Some(types::EventRecurrence { rules: vec![] });
+    cronofy.upsert_event("cal_1", &event).await.unwrap();
+
+    // by_day belongs to weekly rules: refused before sending.
+    let mut monthly = recurring.clone();
+    monthly["recurrence"] = json!({"rules": [{"frequency": "monthly", "by_day": ["friday"]}]});
+    assert_invalid(
+        cronofy.upsert_event("cal_1", &typed(&monthly)).await,
+        "recurrence.rules.0.by_day",
+    );
+    assert_eq!(request_count(&server).await, 2);
+}
+
+#[tokio::test]
 async fn an_event_url_set_to_null_is_sent_as_null_and_an_untouched_one_is_left_out() {
     let server = MockServer::start().await;
     let (cronofy, _) = cronofy(&server);

@@ -453,6 +453,67 @@ async fn calendars_are_listed_and_created_once_per_name() {
 }
 
 #[tokio::test]
+async fn a_recurring_event_reads_back_as_recurring_until_its_rules_are_removed() {
+    let server = sandbox().start().await.unwrap();
+    let alice = signed_in(&server, ALICE).await;
+    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let mut event = event(
+        "weekly-sync",
+        "Weekly sync",
+        "2026-11-24T10:00:00Z",
+        "2026-11-24T10:30:00Z",
+    );
+    event.recurrence = Some(typed(json!({
+        "rules": [{"frequency": "weekly", "by_day": ["tuesday", "thursday"]}]
+    })));
+    alice.upsert_event(&calendar, &event).await.unwrap();
+    let read = |alice: &Client| {
+        let alice = alice.clone();
+        async move {
+            let events = alice
+                .read_events()
+                .from("2026-11-23")
+                .to("2026-11-30")
+                .include_managed(true)
+                .stream()
+                .collect_all()
+                .await
+                .unwrap();
+            let e = events
+                .into_iter()
+                .find(|e| e.event_id.as_deref() == Some("weekly-sync"))
+                .unwrap();
+            (e.recurring, e.series_identifier.is_some())
+        }
+    };
+    assert_eq!(read(&alice).await, (Some(true), true));
+
+    // A bad rule is the API's 422, named by field (sent past the client's check).
+    let mut bad = serde_json::to_value(&event).unwrap();
+    bad["recurrence"] = json!({"rules": [{"frequency": "daily", "by_day": ["monday"]}]});
+    assert_eq!(
+        fields(
+            alice
+                .api()
+                .upsert_event()
+                .calendar_id(&calendar)
+                .body(typed::<types::EventUpsertRequest>(bad))
+                .send()
+                .await
+                .map_err(Error::from)
+        ),
+        [(
+            "recurrence.rules.0.by_day".to_string(),
+            "by_day is only valid in a weekly rule".to_string()
+        )]
+    );
+
+    event.recurrence = Some(types::EventRecurrence { rules: vec![] });
+    alice.upsert_event(&calendar, &event).await.unwrap();
+    assert_eq!(read(&alice).await, (Some(false), false));
+}
+
+#[tokio::test]
 async fn sixty_upserted_events_come_back_over_three_pages_of_twenty_five() {
     let server = sandbox().start().await.unwrap();
     let cronofy = signed_in(&server, ALICE).await;
