@@ -173,7 +173,6 @@ impl Error {
         }
     }
 
-    /// A decode error on `body`, naming the JSON path where it failed.
     /// Decodes a JSON body, naming the path that failed.
     ///
     /// The body is checked as UTF-8 once, as a whole, and then read as a
@@ -188,6 +187,7 @@ impl Error {
         .map_err(|e| Error::decode(body, e))
     }
 
+    /// A decode error on `body`, naming the JSON path where it failed.
     pub(crate) fn decode(body: &[u8], source: serde_json::Error) -> Self {
         Error::Decode {
             path: json_path::at_error(body, &source),
