@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use super::client::Client;
 use super::generated::{prelude::*, types};
 use super::validate;
-use crate::runtime::hooks::send_for_body;
+use crate::runtime::hooks::send_for_bytes;
 use crate::runtime::json_stream::first_member;
 use crate::runtime::paginate::{Page, PageItems, Paginated, Position};
 use crate::runtime::{IntoDate, keep};
@@ -161,11 +161,11 @@ where
     let inner = Paginated::resume(position, move |cursor: Option<String>| {
         let (first, page, slot) = (first.clone(), page.clone(), slot.clone());
         async move {
-            let response = match cursor {
-                None => send_for_body(first_op, first()).await?,
-                Some(token) => send_for_body(page_op, page(token)).await?,
+            // Read inside the retries: a page cut off mid-body is asked again.
+            let raw = match cursor {
+                None => send_for_bytes(first_op, first()).await?,
+                Some(token) => send_for_bytes(page_op, page(token)).await?,
             };
-            let raw = response.bytes().await.map_err(Error::transport)?;
             // Cronofy sends `pages` first: read it alone, so that a stream
             // with prefetch on asks for the next page before it decodes
             // this one. Otherwise decode the page now to find it.

@@ -113,6 +113,15 @@ async fn send_with_retries(
                 Err(e) => renewal_failed = Some(HookError::from(e)),
             }
         }
+        // A successful answer to an idempotent request is read here, so
+        // that a connection lost in the middle of its body is retried like
+        // one lost before the answer (unless a stream reads it as it comes).
+        result = match result {
+            Ok(r) if idempotent && r.status().is_success() && reads_whole_body(operation_id) => {
+                buffered(r).await.map(|(r, _)| r)
+            }
+            other => other,
+        };
         let outcome = match &result {
             Ok(r) => Outcome::Status(r.status()),
             Err(e) if e.is_connect() => Outcome::ConnectFailed,
@@ -182,7 +191,7 @@ async fn send_once(
     result
 }
 
-/// Reads a (small, error) response body and rebuilds the response around it.
+/// Reads a response body and rebuilds the response around it.
 async fn buffered(
     response: reqwest::Response,
 ) -> reqwest::Result<(reqwest::Response, bytes::Bytes)> {
@@ -232,16 +241,24 @@ async fn finish(
     Ok(rebuilt)
 }
 
-/// The slot a streaming call leaves open for the raw response of one operation.
-type BodySlot = (&'static str, Arc<Mutex<Option<reqwest::Response>>>);
+/// The slot a call leaves open for the raw response of one operation, and
+/// whether it reads the body as it arrives (so it must not be read first).
+type BodySlot = (&'static str, Arc<Mutex<Option<reqwest::Response>>>, bool);
 
 tokio::task_local! {
     static TAKE_BODY: BodySlot;
 }
 
+/// False when a stream takes this operation's body to decode it as it arrives.
+fn reads_whole_body(operation_id: &'static str) -> bool {
+    TAKE_BODY
+        .try_with(|(op, _, streams)| !(*op == operation_id && *streams))
+        .unwrap_or(true)
+}
+
 fn hand_over_body(response: reqwest::Response, operation_id: &'static str) -> reqwest::Response {
     let Ok(Some(slot)) =
-        TAKE_BODY.try_with(|(op, slot)| (*op == operation_id).then(|| slot.clone()))
+        TAKE_BODY.try_with(|(op, slot, _)| (*op == operation_id).then(|| slot.clone()))
     else {
         return response;
     };
@@ -269,8 +286,37 @@ where
     F: Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>,
     E: crate::error::ErrorBody,
 {
+    take_body(operation_id, true, send).await
+}
+
+/// Like [`send_for_body`], for a caller that reads the body whole: the body
+/// is read inside the retries, so a connection lost in the middle of it is
+/// retried, and comes back in memory.
+pub(crate) async fn send_for_bytes<F, T, E>(
+    operation_id: &'static str,
+    send: F,
+) -> crate::Result<bytes::Bytes>
+where
+    F: Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>,
+    E: crate::error::ErrorBody,
+{
+    let response = take_body(operation_id, false, send).await?;
+    response.bytes().await.map_err(Error::transport)
+}
+
+async fn take_body<F, T, E>(
+    operation_id: &'static str,
+    streams: bool,
+    send: F,
+) -> crate::Result<reqwest::Response>
+where
+    F: Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>,
+    E: crate::error::ErrorBody,
+{
     let slot = Arc::new(Mutex::new(None));
-    let result = TAKE_BODY.scope((operation_id, slot.clone()), send).await;
+    let result = TAKE_BODY
+        .scope((operation_id, slot.clone(), streams), send)
+        .await;
     let taken = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
     match (taken, result) {
         (Some(response), _) => Ok(response),

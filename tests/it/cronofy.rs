@@ -28,7 +28,7 @@ use specbound::{AuthErrorKind, Error};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
-use crate::support::{Fixture, Waits, cronofy, cronofy_builder};
+use crate::support::{Answer, CutServer, Fixture, Waits, cronofy, cronofy_builder};
 
 const ACCESS: &str = "ACCESS";
 const REFRESH: &str = "REFRESH";
@@ -3916,5 +3916,122 @@ async fn a_401_to_a_call_made_with_the_client_secret_does_not_refresh_the_access
         err.status(),
         Some(reqwest::StatusCode::UNAUTHORIZED),
         "{err:?}"
+    );
+}
+
+// ------------------------------------------------------------------ bodies cut off
+
+/// A client of `server` with recorded waits.
+fn cut_client(server: &CutServer) -> (Client, Waits) {
+    let waits = Waits::default();
+    let client = Client::builder()
+        .base_url(&server.uri)
+        .personal_access_token(ACCESS)
+        .sleep(waits.sleep())
+        .build()
+        .unwrap();
+    (client, waits)
+}
+
+#[tokio::test]
+async fn a_get_whose_body_is_cut_off_midway_is_sent_again() {
+    let body = json!({"account": {
+        "account_id": "acc_5ba21743f408617d1269ea1e",
+        "email": "janed@company.com",
+        "name": "Jane Doe",
+        "scope": "read_write",
+        "default_tzid": "Europe/London"
+    }})
+    .to_string();
+    let server = CutServer::start(vec![
+        Answer::CutAfter(body.clone(), 20),
+        Answer::Whole(body),
+    ])
+    .await;
+    let (cronofy, waits) = cut_client(&server);
+    let account = cronofy
+        .get_account()
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .account;
+    assert_eq!(account.account_id, "acc_5ba21743f408617d1269ea1e");
+    assert_eq!(server.requests(), ["GET /v1/account HTTP/1.1"; 2]);
+    assert_eq!(
+        waits.recorded().len(),
+        1,
+        "one backoff before the second try"
+    );
+}
+
+#[tokio::test]
+async fn a_post_whose_answer_is_cut_off_is_not_sent_again() {
+    let body = json!({"calendar": {"calendar_id": "cal_1"}}).to_string();
+    let server = CutServer::start(vec![
+        Answer::CutAfter(body.clone(), 10),
+        Answer::Whole(body),
+    ])
+    .await;
+    let (cronofy, waits) = cut_client(&server);
+    let err: Error = cronofy
+        .create_calendar()
+        .body(typed::<types::CalendarCreate>(
+            example("create_calendar").request_body(),
+        ))
+        .send()
+        .await
+        .unwrap_err()
+        .into();
+    assert!(
+        matches!(err, Error::Transport { .. }),
+        "a cut-off answer to a POST is a transport error: {err:?}"
+    );
+    assert_eq!(server.requests(), ["POST /v1/calendars HTTP/1.1"]);
+    assert!(waits.recorded().is_empty());
+}
+
+#[tokio::test]
+async fn a_page_cut_off_midway_is_fetched_again_and_no_event_is_lost_or_repeated() {
+    let read = Fixture::load("cronofy/events_read_page1.json");
+    let event = |uid: &str| {
+        let mut e = read.body()["events"][0].clone();
+        e["event_uid"] = json!(uid);
+        e
+    };
+    // The next link names the server's own host, known once it listens.
+    let pages = |uri: &str| {
+        (
+            json!({"pages": {"current": 1, "total": 2, "next_page": format!("{uri}/v1/events/pages/p2")},
+                   "events": [event("evt_1"), event("evt_2")]})
+            .to_string(),
+            json!({"pages": {"current": 2, "total": 2}, "events": [event("evt_3")]}).to_string(),
+        )
+    };
+    let server = CutServer::start_with(|uri| {
+        let (first, second) = pages(uri);
+        vec![
+            Answer::Whole(first),
+            Answer::CutAfter(second.clone(), second.len() / 2),
+            Answer::Whole(second),
+        ]
+    })
+    .await;
+    let (cronofy, _) = cut_client(&server);
+    let uids: Vec<String> = cronofy
+        .read_events()
+        .stream()
+        .prefetch(true)
+        .map_ok(|e| e.event_uid.unwrap())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(uids, ["evt_1", "evt_2", "evt_3"]);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert_eq!(requests[1], requests[2], "the cut page asked again");
+    assert!(
+        requests[2].starts_with("GET /v1/events/pages/p2 "),
+        "{requests:?}"
     );
 }

@@ -220,3 +220,73 @@ pub(crate) fn cronofy(server: &MockServer) -> (specbound::cronofy::Client, Waits
         .unwrap();
     (client, waits)
 }
+
+/// One answer of a [`CutServer`]: a full JSON body, or its first `keep`
+/// bytes under a `Content-Length` of the whole, then the connection closed.
+pub(crate) enum Answer {
+    Whole(String),
+    CutAfter(String, usize),
+}
+
+/// A server on 127.0.0.1 that answers each connection with the next
+/// [`Answer`] and closes it: a body cut off midway, as a reset connection
+/// leaves it, which wiremock cannot send. Records each request line.
+pub(crate) struct CutServer {
+    pub(crate) uri: String,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl CutServer {
+    pub(crate) async fn start(answers: Vec<Answer>) -> Self {
+        Self::start_with(|_| answers).await
+    }
+
+    /// As [`CutServer::start`], with answers that may name the server's URI.
+    pub(crate) async fn start_with(answers: impl FnOnce(&str) -> Vec<Answer>) -> Self {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri = format!("http://{}", listener.local_addr().unwrap());
+        let answers = answers(&uri);
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        tokio::spawn(async move {
+            for answer in answers {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                // The request head (and a small body) arrive in one read on loopback.
+                let mut head = Vec::new();
+                let mut buf = [0u8; 8192];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                seen.lock().unwrap().push(line);
+                let (body, keep) = match &answer {
+                    Answer::Whole(b) => (b.as_str(), b.len()),
+                    Answer::CutAfter(b, keep) => (b.as_str(), *keep),
+                };
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                    body.len(),
+                    &body[..keep]
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        CutServer { uri, requests }
+    }
+
+    /// The request lines received, in order (`GET /v1/account HTTP/1.1`).
+    pub(crate) fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
