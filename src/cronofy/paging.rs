@@ -244,6 +244,21 @@ impl Window {
     }
 }
 
+/// A Read Events or Free Busy builder with the window's filters set.
+macro_rules! with_window {
+    ($builder:expr, $window:expr) => {{
+        let window = &$window;
+        let mut b = $builder.tzid(window.tzid());
+        set_some!(b.from(window.from));
+        set_some!(b.to(window.to));
+        set_some!(b.last_modified(window.last_modified));
+        if !window.calendar_ids.is_empty() {
+            b = b.calendar_ids(window.calendar_ids.clone());
+        }
+        b
+    }};
+}
+
 macro_rules! window_setters {
     () => {
         /// Only items that end on or after this date (in `tzid`).
@@ -346,26 +361,10 @@ impl<'a> ReadEventsQuery<'a> {
 
     /// Carries on from a saved [`Pages::position`].
     pub fn resume(mut self, position: Position) -> Pages<'a, types::Event> {
-        let client = self.client;
         if let Err(e) = self.window.check() {
             return Pages::failed(e);
         }
-        let tzid = self.window.tzid();
-        let (from, to, last_modified, ids) = (
-            self.window.from,
-            self.window.to,
-            self.window.last_modified,
-            self.window.calendar_ids.clone(),
-        );
-        let flags = (
-            self.include_deleted,
-            self.include_moved,
-            self.include_managed,
-            self.only_managed,
-            self.localized_times,
-            self.include_geo,
-            self.google_event_ids,
-        );
+        let (client, q) = (self.client, self);
         paginate(
             client,
             "events",
@@ -373,21 +372,14 @@ impl<'a> ReadEventsQuery<'a> {
             "read_events_page",
             position,
             move || {
-                let mut b = client.api.read_events().tzid(tzid.clone());
-                set_some!(b.from(from));
-                set_some!(b.to(to));
-                set_some!(b.last_modified(last_modified));
-                if !ids.is_empty() {
-                    b = b.calendar_ids(ids.clone());
-                }
-                let (deleted, moved, managed, only, localized, geo, google) = flags;
-                set_some!(b.include_deleted(deleted));
-                set_some!(b.include_moved(moved));
-                set_some!(b.include_managed(managed));
-                set_some!(b.only_managed(only));
-                set_some!(b.localized_times(localized));
-                set_some!(b.include_geo(geo));
-                set_some!(b.google_event_ids(google));
+                let mut b = with_window!(client.api.read_events(), q.window);
+                set_some!(b.include_deleted(q.include_deleted));
+                set_some!(b.include_moved(q.include_moved));
+                set_some!(b.include_managed(q.include_managed));
+                set_some!(b.only_managed(q.only_managed));
+                set_some!(b.localized_times(q.localized_times));
+                set_some!(b.include_geo(q.include_geo));
+                set_some!(b.google_event_ids(q.google_event_ids));
                 b.send()
             },
             move |token| client.api.read_events_page().page_token(token).send(),
@@ -439,24 +431,10 @@ impl<'a> FreeBusyQuery<'a> {
 
     /// Carries on from a saved [`Pages::position`].
     pub fn resume(mut self, position: Position) -> Pages<'a, types::FreeBusyBlock> {
-        let client = self.client;
         if let Err(e) = self.window.check() {
             return Pages::failed(e);
         }
-        let tzid = self.window.tzid();
-        let (from, to, last_modified, ids) = (
-            self.window.from,
-            self.window.to,
-            self.window.last_modified,
-            self.window.calendar_ids.clone(),
-        );
-        let flags = (
-            self.include_managed,
-            self.include_free,
-            self.include_ids,
-            self.include_deleted,
-            self.localized_times,
-        );
+        let (client, q) = (self.client, self);
         paginate(
             client,
             "free_busy",
@@ -464,19 +442,12 @@ impl<'a> FreeBusyQuery<'a> {
             "read_free_busy_page",
             position,
             move || {
-                let mut b = client.api.read_free_busy().tzid(tzid.clone());
-                set_some!(b.from(from));
-                set_some!(b.to(to));
-                set_some!(b.last_modified(last_modified));
-                if !ids.is_empty() {
-                    b = b.calendar_ids(ids.clone());
-                }
-                let (managed, free, with_ids, deleted, localized) = flags;
-                set_some!(b.include_managed(managed));
-                set_some!(b.include_free(free));
-                set_some!(b.include_ids(with_ids));
-                set_some!(b.include_deleted(deleted));
-                set_some!(b.localized_times(localized));
+                let mut b = with_window!(client.api.read_free_busy(), q.window);
+                set_some!(b.include_managed(q.include_managed));
+                set_some!(b.include_free(q.include_free));
+                set_some!(b.include_ids(q.include_ids));
+                set_some!(b.include_deleted(q.include_deleted));
+                set_some!(b.localized_times(q.localized_times));
                 b.send()
             },
             move |token| client.api.read_free_busy_page().page_token(token).send(),
@@ -532,16 +503,10 @@ impl<'a> AvailablePeriodsQuery<'a> {
 
     /// Carries on from a saved [`Pages::position`].
     pub fn resume(mut self, position: Position) -> Pages<'a, types::AvailablePeriod> {
-        let client = self.client;
         if let Err(e) = self.window.check() {
             return Pages::failed(e);
         }
-        let (from, to, tzid, localized) = (
-            self.window.from,
-            self.window.to,
-            self.window.tzid.clone(),
-            self.localized_times,
-        );
+        let (client, q) = (self.client, self);
         paginate(
             client,
             "available_periods",
@@ -550,10 +515,10 @@ impl<'a> AvailablePeriodsQuery<'a> {
             position,
             move || {
                 let mut b = client.api.list_available_periods();
-                set_some!(b.from(from));
-                set_some!(b.to(to));
-                set_some!(b.tzid(tzid.clone()));
-                set_some!(b.localized_times(localized));
+                set_some!(b.from(q.window.from));
+                set_some!(b.to(q.window.to));
+                set_some!(b.tzid(q.window.tzid.clone()));
+                set_some!(b.localized_times(q.localized_times));
                 b.send()
             },
             move |token| {
