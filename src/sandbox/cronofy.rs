@@ -2773,6 +2773,25 @@ impl Store {
         Ok(Answer::Accepted)
     }
 
+    /// The index of the external (not managed) event `event_uid` of a
+    /// calendar, or Cronofy's 422 `errors.must_be_external_event_uid`.
+    fn external_event(
+        &self,
+        calendar_id: &str,
+        event_uid: &str,
+    ) -> std::result::Result<usize, ApiErr> {
+        self.events
+            .iter()
+            .position(|e| e.calendar_id == calendar_id && e.event_uid == event_uid && !e.managed())
+            .ok_or_else(|| {
+                unprocessable(
+                    "event_uid",
+                    "errors.must_be_external_event_uid",
+                    "event uid must be a valid external event uid",
+                )
+            })
+    }
+
     /// An external event edited by its `event_uid`.
     fn update_external_event(
         &mut self,
@@ -2783,19 +2802,7 @@ impl Store {
         let update: types::ExternalEventUpdate = decode(body)?;
         let unrestricted =
             self.own_calendar(account_id, calendar_id)?.permission_level == "unrestricted";
-        let index = self
-            .events
-            .iter()
-            .position(|e| {
-                e.calendar_id == calendar_id && e.event_uid == update.event_uid && !e.managed()
-            })
-            .ok_or_else(|| {
-                unprocessable(
-                    "event_uid",
-                    "errors.must_be_external_event_uid",
-                    "event uid must be a valid external event uid",
-                )
-            })?;
+        let index = self.external_event(calendar_id, &update.event_uid)?;
         if !unrestricted {
             return Err(ApiErr::status(StatusCode::FORBIDDEN));
         }
@@ -2848,22 +2855,11 @@ impl Store {
         let now = Utc::now();
         if body.get("event_id").is_none() && body.get("event_uid").is_some() {
             let request: types::ExternalEventDelete = decode(body)?;
-            let event = self
-                .events
-                .iter_mut()
-                .find(|e| {
-                    e.calendar_id == calendar_id && e.event_uid == request.event_uid && !e.managed()
-                })
-                .ok_or_else(|| {
-                    unprocessable(
-                        "event_uid",
-                        "errors.must_be_external_event_uid",
-                        "event uid must be a valid external event uid",
-                    )
-                })?;
+            let index = self.external_event(calendar_id, &request.event_uid)?;
             if !unrestricted {
                 return Err(ApiErr::status(StatusCode::FORBIDDEN));
             }
+            let event = &mut self.events[index];
             event.deleted = true;
             event.updated = now;
             return Ok(Answer::Accepted);
@@ -4636,18 +4632,25 @@ impl Store {
     fn delegated_authorization(&self, caller: &Caller, body: &Value) -> Outcome {
         let account_id = caller.account()?;
         let request: types::DelegatedAuthorization = decode(body)?;
-        if !self
-            .profiles
-            .iter()
-            .any(|p| p.id == request.profile_id && p.account_id == account_id && !p.revoked)
-        {
-            return Err(invalid(
-                "profile_id",
-                format!("{} is not a profile of this account", request.profile_id),
-            ));
-        }
+        self.own_profile(account_id, &request.profile_id)?;
         check_authorization_request("", &request.email, &request.scope, &request.callback_url)?;
         Ok(Answer::Accepted)
+    }
+
+    /// 422 on `profile_id` unless it is a live profile of `account_id`.
+    fn own_profile(&self, account_id: &str, profile_id: &str) -> std::result::Result<(), ApiErr> {
+        if self
+            .profiles
+            .iter()
+            .any(|p| p.id == profile_id && p.account_id == account_id && !p.revoked)
+        {
+            Ok(())
+        } else {
+            Err(invalid(
+                "profile_id",
+                format!("{profile_id} is not a profile of this account"),
+            ))
+        }
     }
 
     /// The email domain of the caller's account.
@@ -4678,16 +4681,7 @@ impl Store {
         let profile_id = query
             .get("profile_id")
             .ok_or_else(|| required("profile_id"))?;
-        if !self
-            .profiles
-            .iter()
-            .any(|p| p.id == profile_id && p.account_id == account_id && !p.revoked)
-        {
-            return Err(invalid(
-                "profile_id",
-                format!("{profile_id} is not a profile of this account"),
-            ));
-        }
+        self.own_profile(account_id, profile_id)?;
         let domain = self.caller_domain(caller)?;
         let users = self
             .accounts
