@@ -169,9 +169,7 @@ where
             // Cronofy sends `pages` first: read it alone, so that a stream
             // with prefetch on asks for the next page before it decodes
             // this one. Otherwise decode the page now to find it.
-            let head: Option<types::Pages> = std::str::from_utf8(&raw)
-                .ok()
-                .and_then(|text| first_member(text, "pages"));
+            let head: Option<types::Pages> = first_member(&raw, "pages");
             let (pages, decoded) = match head {
                 Some(pages) => (pages, None),
                 None => {

@@ -22,8 +22,11 @@ use crate::{Error, Result};
 /// Cronofy puts `pages` (and so the next page's link) before the page's
 /// items; reading it first lets a stream ask for the next page before it
 /// decodes this one. `None` when the first member is another one, or the
-/// text is not an object.
-pub(crate) fn first_member<H: DeserializeOwned>(text: &str, key: &str) -> Option<H> {
+/// body is not an object.
+///
+/// It reads bytes, not a `str`: only that member's strings are checked as
+/// UTF-8 here; the body as a whole is checked once, when it is decoded.
+pub(crate) fn first_member<H: DeserializeOwned>(body: &[u8], key: &str) -> Option<H> {
     use serde::de::{Deserializer as _, MapAccess, Visitor};
 
     struct First<'k, H> {
@@ -51,7 +54,7 @@ pub(crate) fn first_member<H: DeserializeOwned>(text: &str, key: &str) -> Option
     }
 
     let mut out = None;
-    let mut de = serde_json::Deserializer::from_str(text);
+    let mut de = serde_json::Deserializer::from_slice(body);
     let _ = de.deserialize_map(First { key, out: &mut out });
     out
 }
@@ -329,18 +332,18 @@ mod tests {
         }
         let body = r#" {"pages":{"next_page":"https://x/p/2"},"events":[{"a":1}, oops"#;
         assert_eq!(
-            first_member::<Pages>(body, "pages"),
+            first_member::<Pages>(body.as_bytes(), "pages"),
             Some(Pages {
                 next_page: Some("https://x/p/2".into())
             })
         );
         assert_eq!(
-            first_member::<Pages>(r#"{"events":[],"pages":{"next_page":null}}"#, "pages"),
+            first_member::<Pages>(br#"{"events":[],"pages":{"next_page":null}}"#, "pages"),
             None
         );
-        assert_eq!(first_member::<Pages>("[1]", "pages"), None);
+        assert_eq!(first_member::<Pages>(b"[1]", "pages"), None);
         assert_eq!(
-            first_member::<Pages>(r#"{"pages":{"next_page":7}}"#, "pages"),
+            first_member::<Pages>(br#"{"pages":{"next_page":7}}"#, "pages"),
             None
         );
     }
