@@ -627,6 +627,21 @@ impl<'a> Differ<'a> {
         });
     }
 
+    /// How the Rust type of schemas `o` → `n` changes, or `otherwise` when
+    /// it keeps its name.
+    fn rust_change(&self, o: &Value, n: &Value, otherwise: &str) -> String {
+        let (orust, nrust) = (rust_type(self.old, o), rust_type(self.new, n));
+        if orust != nrust {
+            format!(
+                "the Rust type changes from {} to {}",
+                code(&orust),
+                code(&nrust)
+            )
+        } else {
+            otherwise.to_string()
+        }
+    }
+
     /// Records a finding judged by the request rule, the response rule, or
     /// both, as `dirs` says; non-breaking judgements are minor.
     fn judged(&mut self, site: &Site, kind: Kind, dirs: Dirs, what: String, req: Rule, resp: Rule) {
@@ -1750,16 +1765,7 @@ impl<'a> Differ<'a> {
         };
         if changed_type {
             let what = format!("type changed from {} to {}", ot.show(), nt.show());
-            let (orust, nrust) = (rust_type(self.old, o), rust_type(self.new, n));
-            let rust = if orust != nrust {
-                format!(
-                    "the Rust type changes from {} to {}",
-                    code(&orust),
-                    code(&nrust)
-                )
-            } else {
-                "the Rust type changes".into()
-            };
+            let rust = self.rust_change(o, n, "the Rust type changes");
             let req = (
                 true,
                 format!(
@@ -1783,16 +1789,7 @@ impl<'a> Differ<'a> {
             let show =
                 |f: Option<&str>| f.map(|f| format!("`{f}`")).unwrap_or_else(|| "none".into());
             let what = format!("format changed from {} to {}", show(of), show(nf));
-            let (orust, nrust) = (rust_type(self.old, o), rust_type(self.new, n));
-            let rust = if orust != nrust {
-                format!(
-                    "the Rust type changes from {} to {}",
-                    code(&orust),
-                    code(&nrust)
-                )
-            } else {
-                "values valid before may be refused or misread".into()
-            };
+            let rust = self.rust_change(o, n, "values valid before may be refused or misread");
             let req = (
                 true,
                 format!("clients sending the old format get 400 from the API, and {rust}"),
