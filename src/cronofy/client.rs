@@ -13,7 +13,7 @@ use super::generated::{Client as Api, prelude::*, spec, types};
 use super::paging::{AvailablePeriodsQuery, FreeBusyQuery, ReadEventsQuery};
 use super::validate;
 use crate::error::AuthErrorKind;
-use crate::runtime::auth::sensitive_header;
+use crate::runtime::auth::set_bearer;
 use crate::runtime::{
     Authorizer, Config, MemoryTokenStore, OAuthSession, OAuthToken, Refresher, Runtime, Secret,
     TokenStore, common_builder_methods,
@@ -296,11 +296,7 @@ impl Authorizer for Credentials {
                 None => None,
             };
             if let Some(bearer) = bearer {
-                let value = sensitive_header(&format!("Bearer {}", bearer.expose()))?;
-                request
-                    .headers_mut()
-                    .insert(reqwest::header::AUTHORIZATION, value);
-                return Ok(());
+                return set_bearer(request, &bearer);
             }
             let wanted: Vec<&str> = schemes
                 .iter()

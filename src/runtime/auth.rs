@@ -57,11 +57,7 @@ impl Authorizer for Bearer {
         request: &'a mut reqwest::Request,
         _: &'a str,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let value = sensitive_header(&format!("Bearer {}", self.0.expose()))?;
-            request.headers_mut().insert(AUTHORIZATION, value);
-            Ok(())
-        })
+        Box::pin(async move { set_bearer(request, &self.0) })
     }
 }
 
@@ -104,6 +100,13 @@ impl Authorizer for Basic {
             Ok(())
         })
     }
+}
+
+/// Sets `Authorization: Bearer <token>`, marked sensitive.
+pub(crate) fn set_bearer(request: &mut reqwest::Request, token: &Secret) -> Result<()> {
+    let value = sensitive_header(&format!("Bearer {}", token.expose()))?;
+    request.headers_mut().insert(AUTHORIZATION, value);
+    Ok(())
 }
 
 /// A header value marked sensitive, so that `Debug` of the request hides it.

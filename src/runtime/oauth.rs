@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use super::{Authorizer, Secret, auth::sensitive_header};
+use super::{Authorizer, Secret, auth::set_bearer};
 use crate::error::AuthErrorKind;
 use crate::{Error, Result};
 
@@ -420,14 +420,7 @@ impl Authorizer for OAuthSession {
         request: &'a mut reqwest::Request,
         _: &'a str,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let token = self.access_token().await?;
-            let value = sensitive_header(&format!("Bearer {}", token.expose()))?;
-            request
-                .headers_mut()
-                .insert(reqwest::header::AUTHORIZATION, value);
-            Ok(())
-        })
+        Box::pin(async move { set_bearer(request, &self.access_token().await?) })
     }
 
     fn renew_after_unauthorized<'a>(
