@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::runtime::hooks::HookError;
 use crate::runtime::json_path;
 
 /// `Result` with [`Error`] as its default error.
@@ -15,18 +14,24 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong in a call, for every API.
 ///
 /// Messages say what was wrong in words a user can act on, and never contain
-/// a token, password, client secret or a URL's query string.
+/// a token, password, client secret or a URL's query string. A message
+/// quotes at most a short excerpt of what the server sent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The API answered with an error status; the body is kept, typed.
+    /// The API answered with an error status (any 4xx or 5xx but 429).
     #[error("{0}")]
     Api(Box<ApiError>),
-    /// The API kept answering 429 or 503 and the retry budget is spent.
-    #[error("rate limited by the API{}", fmt_retry_after(*retry_after))]
+    /// The API answered 429 (or kept answering 503) and the retry budget is
+    /// spent, or a rate limiter's budget would be exceeded.
+    #[error("rate limited{}{}", fmt_code(code.as_deref()), fmt_retry_after(*retry_after))]
     RateLimited {
         /// How long the API asked us to wait, when it said.
         retry_after: Option<Duration>,
+        /// The API's error code, when its answer had one.
+        code: Option<String>,
+        /// The API's request id, when it sent one.
+        request_id: Option<String>,
     },
     /// Input rejected before anything was sent.
     #[error("invalid {field}: {reason}")]
@@ -45,22 +50,41 @@ pub enum Error {
         reason: String,
     },
     /// The request could not be sent, or its response not read.
-    #[error("request to {endpoint} failed: {}", transport_reason(source))]
+    #[error("{operation}: request to {endpoint} failed: {}", transport_reason(source))]
     Transport {
+        /// The operation (its operationId).
+        operation: &'static str,
         /// Path of the request (never its query string).
         endpoint: String,
         /// The underlying error, with its URL removed.
         #[source]
         source: reqwest::Error,
     },
+    /// The call took longer than its deadline (all attempts and waits).
+    #[error("{operation}: no answer within the deadline of {}s", deadline.as_secs_f64())]
+    Timeout {
+        /// The operation.
+        operation: &'static str,
+        /// The deadline that passed.
+        deadline: Duration,
+    },
     /// The response body did not have the shape the spec describes.
-    #[error("cannot decode the response body at {path}: {source}")]
+    #[error("{operation}: cannot decode the answer at {path}: {reason}")]
     Decode {
+        /// The operation whose answer it was.
+        operation: &'static str,
         /// JSON path of the value that failed, like `$[3].duration`.
         path: String,
-        /// The decoder's error.
-        #[source]
-        source: serde_json::Error,
+        /// The decoder's message (values in it cut to a short excerpt).
+        reason: String,
+    },
+    /// An answer (or one item of it) is larger than the client accepts.
+    #[error("{operation}: the answer is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The operation.
+        operation: &'static str,
+        /// The limit that was passed (`ClientBuilder::max_response_size`).
+        limit: usize,
     },
     /// The API answered something its protocol rules out (a list repeated a
     /// cursor, a batch answer has the wrong number of results); the call
@@ -82,6 +106,10 @@ pub enum AuthErrorKind {
     Expired,
     /// Renewing the token (logging in again, or an OAuth refresh) failed.
     RefreshFailed,
+}
+
+fn fmt_code(code: Option<&str>) -> String {
+    code.map(|c| format!(" ({c})")).unwrap_or_default()
 }
 
 fn fmt_retry_after(d: Option<Duration>) -> String {
@@ -108,7 +136,7 @@ fn transport_reason(e: &reqwest::Error) -> &'static str {
 }
 
 impl Error {
-    /// The HTTP status of an API error.
+    /// The HTTP status of an API error (429 for [`Error::RateLimited`]).
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api(e) => Some(e.status),
@@ -137,10 +165,40 @@ impl Error {
         matches!(self, Error::Invalid { .. })
     }
 
+    /// The deadline of the call passed, or a request timed out.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Transport { source, .. } => source.is_timeout(),
+            _ => false,
+        }
+    }
+
     /// The API error, if this is one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The request id the API gave its answer, when it sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.request_id.as_deref(),
+            Error::RateLimited { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The operation the error belongs to, where it is known.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            Error::Api(e) => Some(e.operation),
+            Error::Transport { operation, .. }
+            | Error::Timeout { operation, .. }
+            | Error::Decode { operation, .. }
+            | Error::TooLarge { operation, .. } => Some(operation),
             _ => None,
         }
     }
@@ -161,39 +219,77 @@ impl Error {
         }
     }
 
-    /// A transport error, with the URL (and its query string) removed.
-    pub(crate) fn transport(source: reqwest::Error) -> Self {
+    /// A transport error of `operation`, with the URL (and its query
+    /// string) removed.
+    pub(crate) fn transport(operation: &'static str, source: reqwest::Error) -> Self {
         let endpoint = source
             .url()
             .map(|u| u.path().to_string())
             .unwrap_or_else(|| "the API".into());
         Error::Transport {
+            operation,
             endpoint,
             source: source.without_url(),
         }
     }
 
-    /// Decodes a JSON body, naming the path that failed.
+    /// Decodes the JSON answer of `operation`, naming the path that failed.
     ///
     /// The body is checked as UTF-8 once, as a whole, and then read as a
     /// `str`: serde_json then skips its per-string UTF-8 check, which is the
     /// largest single cost of decoding a page of short strings.
-    pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Self> {
+    pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
+        operation: &'static str,
+        body: &[u8],
+    ) -> Result<T, Self> {
         match std::str::from_utf8(body) {
             Ok(text) => serde_json::from_str(text),
             // Let serde_json say where the bad byte is.
             Err(_) => serde_json::from_slice(body),
         }
-        .map_err(|e| Error::decode(body, e))
+        .map_err(|e| Error::decode(operation, body, &e))
     }
 
-    /// A decode error on `body`, naming the JSON path where it failed.
-    pub(crate) fn decode(body: &[u8], source: serde_json::Error) -> Self {
+    /// A decode error of `operation` on `body`, naming the JSON path where
+    /// it failed; the decoder's message is cut to a short excerpt (it may
+    /// quote a whole value).
+    pub(crate) fn decode(operation: &'static str, body: &[u8], source: &serde_json::Error) -> Self {
         Error::Decode {
-            path: json_path::at_error(body, &source),
-            source,
+            operation,
+            path: json_path::at_error(body, source),
+            reason: excerpt(&source.to_string(), MESSAGE_EXCERPT),
         }
     }
+}
+
+/// The most characters of server text an error message quotes.
+pub(crate) const MESSAGE_EXCERPT: usize = 200;
+
+/// `text` with its runs of white space made single spaces, cut to at most
+/// `max` characters (with `…` when cut). Reads no more of `text` than it needs.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(max.min(text.len()) + 3);
+    let mut count = 0;
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        let needed = if pending_space { 2 } else { 1 };
+        if count + needed > max {
+            out.push('…');
+            return out;
+        }
+        if pending_space {
+            out.push(' ');
+            count += 1;
+            pending_space = false;
+        }
+        out.push(c);
+        count += 1;
+    }
+    out
 }
 
 /// One field-level problem reported by the API.
@@ -206,33 +302,50 @@ pub struct FieldError {
 }
 
 /// An error answer from the API: status, a normalised summary, and the
-/// API's own typed error body.
+/// API's own typed error body when the answer had one.
+#[non_exhaustive]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
+    /// The operation that was answered.
+    pub operation: &'static str,
     /// The API's short error name or code (TimeSync `error`, Cronofy and
     /// Zendesk `error`, Graph `error.code`).
     pub code: Option<String>,
-    /// The API's human-readable message.
+    /// The API's human-readable message, or an excerpt of the answer's text
+    /// when it was not the API's error shape.
     pub message: String,
     /// Field-level problems, where the API lists them.
     pub fields: Vec<FieldError>,
     /// `Retry-After`, when the API sent one.
     pub retry_after: Option<Duration>,
+    /// The API's request id for this answer, when it sent one.
+    pub request_id: Option<String>,
     body: Option<Box<dyn Any + Send + Sync>>,
 }
 
 impl ApiError {
     /// An error with only a status and message (no typed body).
-    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, operation: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
+            operation,
             code: None,
             message: message.into(),
             fields: Vec::new(),
             retry_after: None,
+            request_id: None,
             body: None,
         }
+    }
+
+    /// Sets what an API's error body says.
+    pub(crate) fn with_details(mut self, details: ErrorDetails) -> Self {
+        self.code = details.code;
+        self.message = details.message;
+        self.fields = details.fields;
+        self.body = Some(details.body);
+        self
     }
 
     /// The API's typed error body, e.g. `specbound::timesync::types::Error`.
@@ -245,40 +358,53 @@ impl fmt::Debug for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiError")
             .field("status", &self.status)
+            .field("operation", &self.operation)
             .field("code", &self.code)
             .field("message", &self.message)
             .field("fields", &self.fields)
             .field("retry_after", &self.retry_after)
+            .field("request_id", &self.request_id)
             .finish_non_exhaustive()
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the API answered {}", self.status)?;
+        write!(f, "{}: the API answered {}", self.operation, self.status)?;
         if let Some(code) = &self.code {
             write!(f, " ({code})")?;
         }
         if !self.message.is_empty() {
             // Each API's message already says what its field errors say.
-            return write!(f, ": {}", self.message);
+            write!(f, ": {}", self.message)?;
+        } else {
+            for (i, fe) in self.fields.iter().enumerate() {
+                write!(
+                    f,
+                    "{} {}: {}",
+                    if i == 0 { ":" } else { ";" },
+                    fe.field,
+                    fe.message
+                )?;
+            }
         }
-        for (i, fe) in self.fields.iter().enumerate() {
-            write!(
-                f,
-                "{} {}: {}",
-                if i == 0 { ":" } else { ";" },
-                fe.field,
-                fe.message
-            )?;
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
         }
         Ok(())
     }
 }
 
+/// What an API's error body says, normalised (see [`ErrorBody`]).
+pub(crate) struct ErrorDetails {
+    pub(crate) code: Option<String>,
+    pub(crate) message: String,
+    pub(crate) fields: Vec<FieldError>,
+    pub(crate) body: Box<dyn Any + Send + Sync>,
+}
+
 /// An API's error body, as its spec types it. Each API module implements
-/// this for its error schema, so `?` turns a generated call's error into
-/// [`Error`].
+/// this for its error schema, so that the runtime can fill [`ApiError`].
 pub trait ErrorBody: Send + Sync + 'static {
     /// The short error name or code.
     fn code(&self) -> Option<String>;
@@ -290,55 +416,18 @@ pub trait ErrorBody: Send + Sync + 'static {
     }
 }
 
-/// Operations whose errors have no body.
-impl ErrorBody for () {
-    fn code(&self) -> Option<String> {
-        None
-    }
-    fn message(&self) -> String {
-        String::new()
-    }
-}
-
-impl<E: ErrorBody> From<progenitor_client::Error<E>> for Error {
-    fn from(e: progenitor_client::Error<E>) -> Self {
-        use progenitor_client::Error as P;
-        match e {
-            P::InvalidRequest(reason) => Error::invalid("request", reason),
-            P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
-                Error::transport(e)
-            }
-            P::ErrorResponse(rv) => {
-                let status = rv.status();
-                let retry_after = crate::runtime::retry::retry_after(rv.headers());
-                let body = rv.into_inner();
-                if status == StatusCode::TOO_MANY_REQUESTS {
-                    return Error::RateLimited { retry_after };
-                }
-                let has_body = std::any::TypeId::of::<E>() != std::any::TypeId::of::<()>();
-                Error::Api(Box::new(ApiError {
-                    status,
-                    code: body.code(),
-                    message: body.message(),
-                    fields: body.fields(),
-                    retry_after,
-                    body: has_body.then(|| Box::new(body) as Box<dyn Any + Send + Sync>),
-                }))
-            }
-            P::InvalidResponsePayload(bytes, source) => Error::decode(&bytes, source),
-            P::UnexpectedResponse(response) => {
-                let status = response.status();
-                let retry_after = crate::runtime::retry::retry_after(response.headers());
-                if status == StatusCode::TOO_MANY_REQUESTS {
-                    return Error::RateLimited { retry_after };
-                }
-                let mut api = ApiError::new(status, "a status the spec does not declare");
-                api.retry_after = retry_after;
-                Error::Api(Box::new(api))
-            }
-            P::Custom(text) => HookError::decode(&text).into(),
-        }
-    }
+/// Reads `body` as the API's error schema `E`, if it is one.
+pub(crate) fn error_details<E>(body: &[u8]) -> Option<ErrorDetails>
+where
+    E: ErrorBody + serde::de::DeserializeOwned,
+{
+    let parsed: E = serde_json::from_slice(body).ok()?;
+    Some(ErrorDetails {
+        code: parsed.code(),
+        message: excerpt(&parsed.message(), MESSAGE_EXCERPT * 5),
+        fields: parsed.fields(),
+        body: Box::new(parsed),
+    })
 }
 
 #[cfg(test)]
@@ -353,10 +442,13 @@ mod tests {
 
     #[test]
     fn decode_json_reads_escapes_and_names_the_failing_path() {
-        let ok: Vec<Item> = Error::decode_json(br#"[{"name":"caf\u00e9 \"x\"","n":1}]"#).unwrap();
+        let ok: Vec<Item> =
+            Error::decode_json("op", br#"[{"name":"caf\u00e9 \"x\"","n":1}]"#).unwrap();
         assert_eq!(ok[0].name, "café \"x\"");
-        match Error::decode_json::<Vec<Item>>(br#"[{"name":"a","n":1},{"name":"b","n":"two"}]"#) {
-            Err(Error::Decode { path, .. }) => assert_eq!(path, "$[1].n"),
+        match Error::decode_json::<Vec<Item>>("op", br#"[{"name":"a","n":1},{"name":"b","n":"two"}]"#) {
+            Err(Error::Decode {
+                path, operation, ..
+            }) => assert_eq!((path.as_str(), operation), ("$[1].n", "op")),
             other => panic!("{other:?}"),
         }
     }
@@ -364,12 +456,29 @@ mod tests {
     #[test]
     fn decode_json_refuses_a_body_that_is_not_utf8() {
         let body = b"[{\"name\":\"\xff\",\"n\":1}]";
-        match Error::decode_json::<Vec<Item>>(body) {
-            Err(Error::Decode { path, source }) => {
+        match Error::decode_json::<Vec<Item>>("op", body) {
+            Err(Error::Decode { path, reason, .. }) => {
                 assert_eq!(path, "$[0].name");
-                assert!(source.to_string().contains("invalid unicode"), "{source}")
+                assert!(reason.contains("invalid unicode"), "{reason}")
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_huge_wrongly_typed_value_gives_a_short_message() {
+        let huge = "x".repeat(5_000_000);
+        let body = format!(r#"[{{"name":"a","n":"{huge}"}}]"#);
+        let err = Error::decode_json::<Vec<Item>>("op", body.as_bytes()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.len() < 400, "{} characters", text.len());
+        assert!(text.contains("$[0].n"), "{text}");
+    }
+
+    #[test]
+    fn excerpts_fold_white_space_and_stop_early() {
+        assert_eq!(excerpt("  a \n\t b  ", 10), "a b");
+        assert_eq!(excerpt("abcdef", 3), "abc…");
+        assert_eq!(excerpt(&"é".repeat(1000), 4), "éééé…");
     }
 }

@@ -1,7 +1,17 @@
 #![doc = include_str!("docs/crate.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// With no API enabled the runtime serves nothing.
+#[cfg_attr(
+    not(any(feature = "timesync", feature = "cronofy")),
+    allow(dead_code)
+)]
 mod error;
+// With no API enabled the runtime serves nothing.
+#[cfg_attr(
+    not(any(feature = "timesync", feature = "cronofy")),
+    allow(dead_code, unused_imports, unused_macros)
+)]
 pub mod runtime;
 
 pub use error::{ApiError, AuthErrorKind, Error, ErrorBody, FieldError, Result};

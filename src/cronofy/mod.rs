@@ -3,12 +3,12 @@
 #![doc = include_str!("../docs/cronofy_peers.md")]
 
 mod batch;
-mod client;
+mod checks;
+mod credentials;
 mod data_center;
+mod extras;
 mod notification;
-mod paging;
 mod times;
-mod validate;
 
 /// The code progenitor generates from `spec/cronofy.yaml` (see build.rs).
 mod generated {
@@ -19,16 +19,17 @@ mod generated {
         unreachable_pub,
         unreachable_patterns,
         unused_imports,
+        unused_mut,
         dead_code
     )]
     include!(concat!(env!("OUT_DIR"), "/cronofy.rs"));
 }
 
-pub use self::times::{DateOrDateTime, EventTime};
-/// The generated client: every operation of the spec as a builder, with
-/// credentials added but no local validation. [`Client`] derefs to it.
-pub use generated::Client as Api;
-pub use generated::{builder, prelude, spec};
+/// The Cronofy client: every operation of `spec/cronofy.yaml` as a builder
+/// (`use specbound::cronofy::prelude::*`), plus [`CronofyExt`] for OAuth,
+/// batches and notifications.
+pub use generated::Client;
+pub use generated::{builder, spec};
 
 /// The spec's schemas as Rust types. Three are hand-written (see their
 /// `x-specbound-replace` in the spec): [`EventTime`],
@@ -40,12 +41,29 @@ pub mod types {
     pub use crate::runtime::UtcDateTime;
 }
 
-pub use self::client::{AuthLink, Client, ClientBuilder};
-pub use self::data_center::DataCenter;
-pub use self::notification::{HMAC_HEADER, verify_hmac};
-pub use self::paging::{AvailablePeriodsQuery, FreeBusyQuery, Pages, ReadEventsQuery};
+/// Everything a caller needs in scope: the operation traits, [`CronofyExt`]
+/// and raw requests.
+pub mod prelude {
+    pub use super::extras::CronofyExt;
+    pub use super::generated::prelude::*;
+    pub use crate::runtime::raw::RawRequests;
+}
 
-crate::runtime::hooks::impl_client_hooks!(generated::Client);
+pub use self::data_center::DataCenter;
+pub use self::extras::{AuthLink, ClientBuilder, CronofyExt};
+pub use self::notification::{HMAC_HEADER, verify_hmac};
+pub use self::times::{DateOrDateTime, EventTime};
+
+use crate::runtime::{ApiProfile, retry};
+
+/// What the runtime needs to know about Cronofy beyond its spec.
+pub(crate) static PROFILE: ApiProfile = ApiProfile {
+    spec: &spec::API,
+    error_body: crate::error::error_details::<types::Error>,
+    formats: &[("tzid", checks::tzid), ("uri", checks::web_url)],
+    check: checks::check,
+    classify: retry::standard,
+};
 
 /// Cronofy's error body: a 422's per-field `errors`, or an OAuth `error`.
 impl crate::ErrorBody for types::Error {

@@ -27,7 +27,7 @@ use crate::runtime::{UtcDateTime, parse_date, parse_utc};
 /// assert!(matches!(local, EventTime::LocalizedTime(_)));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum EventTime {
     /// A UTC time, `2014-09-08T15:30:00Z`.
@@ -39,7 +39,7 @@ pub enum EventTime {
 }
 
 /// A UTC time or, for all-day values, a date.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum DateOrDateTime {
     /// A UTC time.

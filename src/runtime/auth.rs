@@ -11,28 +11,42 @@ use crate::Result;
 /// Adds credentials to requests, renewing them when they run out.
 ///
 /// Each API's client installs one: a static bearer token, basic auth, an
-/// OAuth2 session that refreshes itself, or TimeSync's login session. The
-/// `Debug` of an implementation must not show any secret.
+/// OAuth2 token renewed by a [`CredentialCore`](super::CredentialCore), or
+/// TimeSync's login. The runtime calls it only for hosts the client trusts.
+/// The `Debug` of an implementation must not show any secret.
 pub trait Authorizer: fmt::Debug + Send + Sync {
     /// Adds credentials to `request` for the operation `operation_id`,
-    /// renewing them first when they are about to expire.
+    /// renewing them first when they are about to expire. The [`Stamp`]
+    /// says which credentials were used.
     fn authorize<'a>(
         &'a self,
         request: &'a mut reqwest::Request,
         operation_id: &'a str,
-    ) -> BoxFuture<'a, Result<()>>;
+    ) -> BoxFuture<'a, Result<Stamp>>;
 
-    /// Called once when the API answered 401 to `operation_id`, with that answer's body.
-    /// Renews the credentials if the body says they were rejected (not, say,
-    /// that the user lacks a permission) and renewing is possible; `true`
-    /// sends the request once more with the new credentials.
+    /// Called once when the API answered 401 to `operation_id` sent with the
+    /// credentials of `stamp`, with that answer's body. Renews the
+    /// credentials if the body says they were rejected (not, say, that the
+    /// user lacks a permission) and no renewal happened since `stamp`;
+    /// `true` sends the request once more with the current credentials.
     fn renew_after_unauthorized<'a>(
         &'a self,
         _operation_id: &'a str,
         _body: &'a [u8],
+        _stamp: Stamp,
     ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async { Ok(false) })
     }
+}
+
+/// Which credentials a request was sent with (a count of renewals), so
+/// that a 401 that arrives after a renewal does not renew again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stamp(pub u64);
+
+impl Stamp {
+    /// Credentials that never change.
+    pub const NONE: Stamp = Stamp(0);
 }
 
 /// A fixed `Authorization: Bearer` token.
@@ -56,8 +70,8 @@ impl Authorizer for Bearer {
         &'a self,
         request: &'a mut reqwest::Request,
         _: &'a str,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { set_bearer(request, &self.0) })
+    ) -> BoxFuture<'a, Result<Stamp>> {
+        Box::pin(async move { set_bearer(request, &self.0).map(|()| Stamp::NONE) })
     }
 }
 
@@ -90,14 +104,14 @@ impl Authorizer for Basic {
         &'a self,
         request: &'a mut reqwest::Request,
         _: &'a str,
-    ) -> BoxFuture<'a, Result<()>> {
+    ) -> BoxFuture<'a, Result<Stamp>> {
         use base64::Engine as _;
         Box::pin(async move {
             let raw = format!("{}:{}", self.user, self.password.expose());
             let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
             let value = sensitive_header(&format!("Basic {encoded}"))?;
             request.headers_mut().insert(AUTHORIZATION, value);
-            Ok(())
+            Ok(Stamp::NONE)
         })
     }
 }

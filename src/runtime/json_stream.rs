@@ -16,51 +16,93 @@ use serde::de::DeserializeOwned;
 
 use crate::{Error, Result};
 
-/// The value of a JSON object's first member, if its name is `key`,
-/// decoded without reading the rest of the document.
+/// The value at `path` (object member names) in the JSON document `body`,
+/// as text (a string as it is, any other value as JSON; `null` as `None`).
 ///
-/// Cronofy puts `pages` (and so the next page's link) before the page's
-/// items; reading it first lets a stream ask for the next page before it
-/// decodes this one. `None` when the first member is another one, or the
-/// body is not an object.
-///
-/// It reads bytes, not a `str`: only that member's strings are checked as
-/// UTF-8 here; the body as a whole is checked once, when it is decoded.
-pub(crate) fn first_member<H: DeserializeOwned>(body: &[u8], key: &str) -> Option<H> {
-    use serde::de::{Deserializer as _, MapAccess, Visitor};
+/// It reads only as far as it must: members before the one on the path are
+/// skimmed without being built, and it stops at the value, so a next-page
+/// link at the head of a page costs almost nothing to find.
+pub(crate) fn seek(body: &[u8], path: &[&str]) -> Option<String> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
-    struct First<'k, H> {
-        key: &'k str,
-        out: &'k mut Option<H>,
+    struct Seek<'p, 'o> {
+        path: &'p [&'p str],
+        out: &'o mut Option<serde_json::Value>,
     }
 
-    impl<'de, H: DeserializeOwned> Visitor<'de> for First<'_, H> {
+    impl<'de> DeserializeSeed<'de> for Seek<'_, '_> {
         type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+            if self.path.is_empty() {
+                *self.out = Some(serde::Deserialize::deserialize(d)?);
+                return Ok(());
+            }
+            d.deserialize_any(self)
+        }
+    }
 
+    impl<'de> Visitor<'de> for Seek<'_, '_> {
+        type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("an object")
         }
-
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
-            if let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()?
-                && name == self.key
-            {
-                *self.out = Some(map.next_value()?);
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == self.path[0] {
+                    map.next_value_seed(Seek {
+                        path: &self.path[1..],
+                        out: self.out,
+                    })?;
+                    // Found (or not there): stop reading; the error serde_json
+                    // then reports for the unread rest is ignored.
+                    return Err(serde::de::Error::custom("stop"));
+                }
+                map.next_value::<IgnoredAny>()?;
             }
-            // Stop here: serde_json then reports the unread rest as an
-            // error, which is ignored.
+            Ok(())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
             Ok(())
         }
     }
 
+    if path.is_empty() {
+        return None;
+    }
     let mut out = None;
     let mut de = serde_json::Deserializer::from_slice(body);
-    let _ = de.deserialize_map(First { key, out: &mut out });
-    out
+    let _ = (Seek { path, out: &mut out }).deserialize(&mut de);
+    match out? {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
 }
 
 /// Items of the JSON array in a response body, decoded one by one.
 pub(crate) struct ArrayItems<T> {
+    operation: &'static str,
+    /// The most bytes one item may take.
+    limit: usize,
     body: BoxStream<'static, reqwest::Result<Bytes>>,
     buf: Vec<u8>,
     /// Where scanning resumes in `buf`.
@@ -99,12 +141,19 @@ struct Scan {
 }
 
 impl<T> ArrayItems<T> {
-    pub(crate) fn new(response: reqwest::Response) -> Self {
-        Self::from_stream(Box::pin(response.bytes_stream()))
+    /// The items of `response`'s array; an item over `limit` bytes is an error.
+    pub(crate) fn new(response: reqwest::Response, operation: &'static str, limit: usize) -> Self {
+        Self::from_stream(Box::pin(response.bytes_stream()), operation, limit)
     }
 
-    pub(crate) fn from_stream(body: BoxStream<'static, reqwest::Result<Bytes>>) -> Self {
+    pub(crate) fn from_stream(
+        body: BoxStream<'static, reqwest::Result<Bytes>>,
+        operation: &'static str,
+        limit: usize,
+    ) -> Self {
         ArrayItems {
+            operation,
+            limit,
             body,
             buf: Vec::with_capacity(64 * 1024),
             at: 0,
@@ -206,10 +255,15 @@ impl<T: DeserializeOwned> ArrayItems<T> {
         let index = self.index;
         self.index += 1;
         let slice = &self.buf[start..end];
-        Error::decode_json(slice).map_err(|e| match e {
-            Error::Decode { path, source } => Error::Decode {
+        Error::decode_json(self.operation, slice).map_err(|e| match e {
+            Error::Decode {
+                operation,
+                path,
+                reason,
+            } => Error::Decode {
+                operation,
                 path: format!("$[{index}]{}", &path[1..]),
-                source,
+                reason,
             },
             other => other,
         })
@@ -291,17 +345,25 @@ impl<T: DeserializeOwned> Stream for ArrayItems<T> {
                 Err(e) => {
                     this.phase = Phase::Finished;
                     return Poll::Ready(Some(Err(Error::Decode {
+                        operation: this.operation,
                         path: format!("$[{}]", this.index),
-                        source: e,
+                        reason: e.to_string(),
                     })));
                 }
             }
             if this.body_done {
                 this.phase = Phase::Finished;
-                let e = syntax("the body ended before the JSON array was closed");
                 return Poll::Ready(Some(Err(Error::Decode {
+                    operation: this.operation,
                     path: format!("$[{}]", this.index),
-                    source: e,
+                    reason: "the body ended before the JSON array was closed".into(),
+                })));
+            }
+            if this.buf.len() > this.limit {
+                this.phase = Phase::Finished;
+                return Poll::Ready(Some(Err(Error::TooLarge {
+                    operation: this.operation,
+                    limit: this.limit,
                 })));
             }
             match this.body.as_mut().poll_next(cx) {
@@ -309,7 +371,7 @@ impl<T: DeserializeOwned> Stream for ArrayItems<T> {
                 Poll::Ready(None) => this.body_done = true,
                 Poll::Ready(Some(Err(e))) => {
                     this.phase = Phase::Finished;
-                    return Poll::Ready(Some(Err(Error::transport(e))));
+                    return Poll::Ready(Some(Err(Error::transport(this.operation, e))));
                 }
                 Poll::Ready(Some(Ok(chunk))) => {
                     this.compact();
@@ -325,28 +387,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn first_member_reads_only_a_leading_member_of_that_name() {
-        #[derive(serde::Deserialize, Debug, PartialEq)]
-        struct Pages {
-            next_page: Option<String>,
-        }
-        let body = r#" {"pages":{"next_page":"https://x/p/2"},"events":[{"a":1}, oops"#;
-        assert_eq!(
-            first_member::<Pages>(body.as_bytes(), "pages"),
-            Some(Pages {
-                next_page: Some("https://x/p/2".into())
-            })
-        );
-        assert_eq!(
-            first_member::<Pages>(br#"{"events":[],"pages":{"next_page":null}}"#, "pages"),
-            None
-        );
-        assert_eq!(first_member::<Pages>(b"[1]", "pages"), None);
-        assert_eq!(
-            first_member::<Pages>(br#"{"pages":{"next_page":7}}"#, "pages"),
-            None
-        );
+    fn seek_finds_a_value_by_path_wherever_it_is_and_stops_there() {
+        let body = br#"{"items":[{"a":{"pages":1}}],"pages":{"next_page":"https://x/p/2","n":3},"@odata.nextLink":"u"} oops"#;
+        assert_eq!(seek(body, &["pages", "next_page"]).as_deref(), Some("https://x/p/2"));
+        assert_eq!(seek(body, &["pages", "n"]).as_deref(), Some("3"));
+        assert_eq!(seek(body, &["@odata.nextLink"]).as_deref(), Some("u"));
+        assert_eq!(seek(body, &["pages", "missing"]), None);
+        assert_eq!(seek(br#"{"next":null}"#, &["next"]), None);
+        assert_eq!(seek(br#"{"meta":{"has_more":false}}"#, &["meta", "has_more"]).as_deref(), Some("false"));
+        assert_eq!(seek(b"[1,2]", &["next"]), None);
+        assert_eq!(seek(b"not json", &["next"]), None);
     }
+
+    #[tokio::test]
+    async fn an_item_larger_than_the_limit_is_an_error_not_a_growing_buffer() {
+        let body = format!(r#"[{{"id":1,"note":"{}"}}]"#, "x".repeat(10_000));
+        let err = ArrayItems::<Item>::from_stream(chunked(&body, 512), "list_items", 4096)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::TooLarge { limit: 4096, .. }), "{err:?}");
+    }
+
     use futures::{StreamExt, TryStreamExt, stream};
 
     #[derive(serde::Deserialize, Debug, PartialEq)]
@@ -366,7 +428,7 @@ mod tests {
     }
 
     async fn decode<T: DeserializeOwned>(body: &str, size: usize) -> Result<Vec<T>> {
-        ArrayItems::<T>::from_stream(chunked(body, size))
+        ArrayItems::<T>::from_stream(chunked(body, size), "list_items", 1 << 20)
             .try_collect()
             .await
     }
@@ -432,7 +494,7 @@ mod tests {
         let item = r#"{"id":7,"note":"0123456789012345678901234567890123456789"}"#;
         let n = 20_000;
         let body = format!("[{}]", vec![item; n].join(","));
-        let mut items = ArrayItems::<Item>::from_stream(chunked(&body, 1024));
+        let mut items = ArrayItems::<Item>::from_stream(chunked(&body, 1024), "list_items", 1 << 20);
         let mut count = 0;
         let mut max_buf = 0;
         while let Some(i) = items.next().await {

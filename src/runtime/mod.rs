@@ -1,115 +1,241 @@
-//! The runtime every generated client shares: credentials, retries, rate
-//! limiting, pagination, tracing. It names no API.
+//! The runtime every generated client shares: the HTTP client, credentials,
+//! checks against the spec, retries, rate limiting, pagination, tracing and
+//! error mapping. It names no API.
 //!
 //! [`Runtime`] is progenitor's "inner type": each generated `Client` carries
-//! one, and the client's `ClientHooks` delegate to `hooks`.
+//! one, and every generated `send()` hands its request to
+//! [`Runtime::execute`](send) (codegen rewrites it so). Requests that no
+//! operation builds (a next link, an upload chunk, a monitor URL) take the
+//! same path through [`RawRequest`].
 
 pub mod auth;
+pub mod credentials;
 mod dates;
-pub(crate) mod hooks;
 pub(crate) mod json_path;
 pub(crate) mod json_stream;
 pub mod oauth;
 pub mod paginate;
 mod patch;
 pub mod rate_limit;
+pub mod raw;
+pub(crate) mod response;
 pub mod retry;
 mod secret;
+pub(crate) mod send;
+pub mod spec;
 mod time;
+pub mod token_store;
+pub mod validate;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
-pub use self::auth::{Authorizer, Basic, Bearer};
+pub use self::auth::{Authorizer, Basic, Bearer, Stamp};
+pub use self::credentials::{CredentialCore, Grant};
 pub use self::dates::IntoDate;
-pub use self::oauth::{
-    FileTokenStore, MemoryTokenStore, OAuthSession, OAuthToken, Refresher, TokenStore,
-};
-pub use self::paginate::{Page, PageItems, Paginated, Position};
+pub use self::oauth::{ClientCredentials, OAuthToken};
+pub use self::paginate::{Page, PageStream, Paginated, Position};
 pub use self::patch::Patch;
 pub use self::rate_limit::{RateLimiter, RequestInterval};
+pub use self::raw::{RawRequest, RawRequests, RawResponse};
 pub use self::retry::{RetryPolicy, Sleep};
 pub use self::secret::Secret;
 pub use self::time::UtcDateTime;
+#[cfg(feature = "cronofy")]
 pub(crate) use self::time::{parse_date, parse_utc};
+pub use self::token_store::{FileTokenStore, MemoryTokenStore, StoredToken, TokenStore};
+
+use self::retry::Classify;
+use self::validate::FormatCheck;
+use crate::error::ErrorDetails;
+
+/// What one API tells the runtime beyond its spec: how to read its error
+/// bodies, its own formats and checks, and which answers to retry.
+pub(crate) struct ApiProfile {
+    /// The generated tables.
+    pub(crate) spec: &'static spec::ApiSpec,
+    /// Reads the API's error body, if the answer is one.
+    pub(crate) error_body: fn(&[u8]) -> Option<ErrorDetails>,
+    /// Checks of the spec's custom `format`s.
+    pub(crate) formats: &'static [(&'static str, FormatCheck)],
+    /// Checks that no schema can state (an end after a start), run before
+    /// a request of `op` is sent, on its query pairs and JSON body.
+    pub(crate) check: fn(&spec::Operation, &[(String, String)], Option<&serde_json::Value>) -> crate::Result<()>,
+    /// Which answers are worth sending again.
+    pub(crate) classify: Classify,
+}
 
 /// Shared state of one client: cheap to clone, and its `Debug` shows no secret.
 #[derive(Clone)]
 pub struct Runtime(Arc<Inner>);
 
 struct Inner {
-    api: &'static str,
+    profile: &'static ApiProfile,
+    http: reqwest::Client,
+    base_url: url::Url,
+    /// Origins that receive credentials: the base URL's and those the
+    /// client was configured with (never a host a server named).
+    trusted: Vec<url::Origin>,
     authorizer: Option<Arc<dyn Authorizer>>,
-    retry: RetryPolicy,
-    sleep: Sleep,
-    rate_limiter: Option<Arc<dyn RateLimiter>>,
+    prepare: Option<Arc<dyn Prepare>>,
+    /// The API module's own state (TimeSync's session, Cronofy's app).
+    state: Option<Arc<dyn std::any::Any + Send + Sync>>,
+    config: Config,
+}
+
+/// Work an API does on a request of one of its operations before it is
+/// sent (TimeSync hashes passwords), once per call.
+pub(crate) trait Prepare: Send + Sync {
+    fn prepare<'a>(
+        &'a self,
+        op: &'static spec::Operation,
+        request: &'a mut reqwest::Request,
+    ) -> futures::future::BoxFuture<'a, crate::Result<()>>;
 }
 
 impl Runtime {
-    /// A runtime for `api` built from `config`, with `authorizer` adding
-    /// credentials to each request.
+    /// A runtime for the API of `profile` at `base_url`, with `authorizer`
+    /// adding credentials to the requests it sends to trusted hosts.
     pub(crate) fn new(
-        api: &'static str,
+        profile: &'static ApiProfile,
+        base_url: &str,
         config: &Config,
         authorizer: Option<Arc<dyn Authorizer>>,
-    ) -> Self {
-        Runtime(Arc::new(Inner {
-            api,
+    ) -> crate::Result<Self> {
+        let base_url = parse_base_url(profile.spec.name, "base_url", base_url)?;
+        let mut trusted = vec![base_url.origin()];
+        trusted.extend(config.trusted_origins.iter().cloned());
+        Ok(Runtime(Arc::new(Inner {
+            profile,
+            http: config.http_client()?,
+            base_url,
+            trusted,
             authorizer,
-            retry: config.retry.clone(),
-            sleep: config.sleep.clone(),
-            rate_limiter: config.rate_limiter.clone(),
-        }))
+            prepare: None,
+            state: None,
+            config: config.clone(),
+        })))
+    }
+
+    /// The same runtime with `prepare` run on each request (once per call).
+    #[allow(dead_code)] // for the APIs that prepare requests (TimeSync)
+    pub(crate) fn with_prepare(self, prepare: Arc<dyn Prepare>) -> Self {
+        self.rebuilt(|inner| inner.prepare = Some(prepare))
+    }
+
+    /// The same runtime carrying the API module's `state`.
+    pub(crate) fn with_state<T: std::any::Any + Send + Sync>(self, state: Arc<T>) -> Self {
+        self.rebuilt(|inner| inner.state = Some(state))
+    }
+
+    /// The API module's state, if it is a `T`.
+    pub(crate) fn state<T: std::any::Any>(&self) -> Option<&T> {
+        self.0.state.as_ref().and_then(|s| s.downcast_ref())
+    }
+
+    fn rebuilt(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let inner = &self.0;
+        let mut copy = Inner {
+            profile: inner.profile,
+            http: inner.http.clone(),
+            base_url: inner.base_url.clone(),
+            trusted: inner.trusted.clone(),
+            authorizer: inner.authorizer.clone(),
+            prepare: inner.prepare.clone(),
+            state: inner.state.clone(),
+            config: inner.config.clone(),
+        };
+        change(&mut copy);
+        Runtime(Arc::new(copy))
     }
 
     /// Name of the API this runtime serves, as used in tracing.
     pub fn api(&self) -> &'static str {
-        self.0.api
+        self.0.profile.spec.name
+    }
+
+    /// The API's spec tables.
+    pub fn spec(&self) -> &'static spec::ApiSpec {
+        self.0.profile.spec
+    }
+
+    /// The base URL every operation's path is appended to (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        self.0.base_url.as_str().trim_end_matches('/')
+    }
+
+    /// The HTTP client.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.0.http
     }
 
     /// The retry policy.
     pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.0.retry
+        &self.0.config.retry
+    }
+
+    /// Whether requests to `url` get this client's credentials: only the
+    /// base URL's origin and origins the client was configured to trust.
+    pub fn is_trusted(&self, url: &url::Url) -> bool {
+        let origin = url.origin();
+        self.0.trusted.iter().any(|t| *t == origin)
+    }
+
+    pub(crate) fn profile(&self) -> &'static ApiProfile {
+        self.0.profile
     }
 
     pub(crate) fn authorizer(&self) -> Option<&Arc<dyn Authorizer>> {
         self.0.authorizer.as_ref()
     }
 
+    pub(crate) fn prepare(&self) -> Option<&Arc<dyn Prepare>> {
+        self.0.prepare.as_ref()
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    pub(crate) fn max_response_size(&self) -> usize {
+        self.0.config.max_response_size
+    }
+
     pub(crate) fn sleep(&self) -> &Sleep {
-        &self.0.sleep
+        &self.0.config.sleep
     }
 
     pub(crate) fn rate_limiter(&self) -> Option<&Arc<dyn RateLimiter>> {
-        self.0.rate_limiter.as_ref()
+        self.0.config.rate_limiter.as_ref()
     }
 }
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("api", &self.0.api)
+            .field("api", &self.api())
+            .field("base_url", &self.base_url())
             .field("authorizer", &self.0.authorizer)
-            .field("retry", &self.0.retry)
-            .field("rate_limiter", &self.0.rate_limiter)
+            .field("retry", &self.0.config.retry)
+            .field("rate_limiter", &self.0.config.rate_limiter)
             .finish_non_exhaustive()
     }
 }
 
-/// Keeps the first error of a chain of builder setters (the builder reports
-/// it when sent), passing good values on.
-pub(crate) fn keep<T>(
-    first_error: &mut Option<crate::Error>,
-    value: crate::Result<T>,
-) -> Option<T> {
-    match value {
-        Ok(v) => Some(v),
-        Err(e) => {
-            first_error.get_or_insert(e);
-            None
-        }
-    }
+/// `raw` as a base URL: http(s), a host, no query; the trailing slash dropped.
+pub(crate) fn parse_base_url(api: &str, field: &str, raw: &str) -> crate::Result<url::Url> {
+    url::Url::parse(raw.trim_end_matches('/'))
+        .ok()
+        .filter(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none()
+        })
+        .ok_or_else(|| crate::Error::Config(format!("{api}: {field} `{raw}` is not an http or https URL")))
 }
+
+/// The most bytes of one answer (or one item of a streamed list) a client
+/// reads by default: larger answers are an [`Error::TooLarge`](crate::Error::TooLarge).
+pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 64 * 1024 * 1024;
 
 /// Settings every API's client builder shares.
 #[derive(Clone)]
@@ -118,7 +244,12 @@ pub(crate) struct Config {
     pub(crate) sleep: Sleep,
     pub(crate) rate_limiter: Option<Arc<dyn RateLimiter>>,
     pub(crate) http: Option<reqwest::Client>,
-    pub(crate) timeout: std::time::Duration,
+    /// Connect timeout and idle (read) timeout of each request.
+    pub(crate) timeout: Duration,
+    /// All attempts and waits of one call together.
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) max_response_size: usize,
+    pub(crate) trusted_origins: Vec<url::Origin>,
 }
 
 impl Default for Config {
@@ -128,22 +259,41 @@ impl Default for Config {
             sleep: Sleep::tokio(),
             rate_limiter: None,
             http: None,
-            timeout: std::time::Duration::from_secs(30),
+            timeout: Duration::from_secs(30),
+            deadline: Some(Duration::from_secs(120)),
+            max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
+            trusted_origins: Vec::new(),
         }
     }
 }
 
 impl Config {
-    /// The HTTP client: the user's, or a new one with rustls and our timeout.
+    /// The HTTP client: the user's, or a new one with rustls and our
+    /// timeouts. The timeout is an idle timeout (no byte for that long), so
+    /// a long list read at the caller's pace does not fail.
     pub(crate) fn http_client(&self) -> crate::Result<reqwest::Client> {
         if let Some(http) = &self.http {
             return Ok(http.clone());
         }
+        tls::install_default_provider();
         reqwest::Client::builder()
-            .timeout(self.timeout)
+            .connect_timeout(self.timeout)
+            .read_timeout(self.timeout)
             .user_agent(concat!("specbound/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| crate::Error::Config(format!("cannot build the HTTP client: {e}")))
+    }
+}
+
+mod tls {
+    /// Makes the crypto provider of the enabled TLS feature the process
+    /// default, unless the program installed one.
+    pub(super) fn install_default_provider() {
+        #[cfg(all(feature = "tls-ring", not(feature = "tls-aws-lc")))]
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Another thread may win the race; its provider is as good.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
     }
 }
 
@@ -177,10 +327,27 @@ macro_rules! common_builder_methods {
             self
         }
 
-        /// Timeout of each HTTP request (default 30 s); ignored with
-        /// [`http_client`](Self::http_client).
+        /// Connect timeout, and idle timeout of each request: how long the
+        /// client waits for the next bytes of an answer (default 30 s).
+        /// Ignored with [`http_client`](Self::http_client).
         pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
             self.config.timeout = timeout;
+            self
+        }
+
+        /// The longest one call may take, all attempts and waits between
+        /// them included (default 120 s; `None` for no limit). A stream's
+        /// deadline covers each page's request, not the reading of a list.
+        pub fn deadline(mut self, deadline: Option<std::time::Duration>) -> Self {
+            self.config.deadline = deadline;
+            self
+        }
+
+        /// The most bytes of one answer (or one item of a streamed list)
+        /// the client reads (default 64 MiB); larger is an
+        /// [`Error::TooLarge`](crate::Error::TooLarge), not an out-of-memory.
+        pub fn max_response_size(mut self, bytes: usize) -> Self {
+            self.config.max_response_size = bytes;
             self
         }
     };

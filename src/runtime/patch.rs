@@ -75,15 +75,6 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Patch<T> {
     }
 }
 
-impl<T: schemars::JsonSchema> schemars::JsonSchema for Patch<T> {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        format!("Nullable_{}", T::schema_name()).into()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        <Option<T>>::json_schema(generator)
-    }
-}
 
 #[cfg(test)]
 mod tests {

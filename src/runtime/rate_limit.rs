@@ -12,17 +12,20 @@ use tokio::time::Instant;
 use super::Sleep;
 
 /// Decides when each request may go out. The runtime calls [`acquire`]
-/// before every attempt and [`observe`] with every response, so a limiter
-/// can follow the API's own counters (such as `X-Rate-Limit-Remaining`).
+/// before every attempt and [`observe`] with every response, each with the
+/// operation's id, so a limiter can keep a budget per operation or
+/// endpoint and follow the API's own counters (`X-Rate-Limit-Remaining`).
 ///
 /// [`acquire`]: RateLimiter::acquire
 /// [`observe`]: RateLimiter::observe
 pub trait RateLimiter: fmt::Debug + Send + Sync {
-    /// Waits (through `sleep`) until a request may be sent.
-    fn acquire<'a>(&'a self, sleep: &'a Sleep) -> BoxFuture<'a, ()>;
+    /// Waits (through `sleep`) until a request of `operation` may be sent,
+    /// or fails with [`Error::RateLimited`](crate::Error::RateLimited) when
+    /// waiting would pass the limiter's budget.
+    fn acquire<'a>(&'a self, operation: &'a str, sleep: &'a Sleep) -> BoxFuture<'a, crate::Result<()>>;
 
-    /// Sees the status and headers of every response.
-    fn observe(&self, _status: StatusCode, _headers: &HeaderMap) {}
+    /// Sees the status and headers of every response to `operation`.
+    fn observe(&self, _operation: &str, _status: StatusCode, _headers: &HeaderMap) {}
 }
 
 /// At most one request every `interval`, like zenpy's request interval.
@@ -36,6 +39,7 @@ pub trait RateLimiter: fmt::Debug + Send + Sync {
 #[derive(Debug)]
 pub struct RequestInterval {
     interval: Duration,
+    budget: Option<Duration>,
     next_slot: Mutex<Option<Instant>>,
 }
 
@@ -44,26 +48,47 @@ impl RequestInterval {
     pub fn new(interval: Duration) -> Self {
         RequestInterval {
             interval,
+            budget: None,
             next_slot: Mutex::new(None),
         }
     }
 
-    /// How long a request asked for now must wait, booking its slot.
-    fn book(&self, now: Instant) -> Duration {
+    /// Refuses a request that would wait longer than `budget` for its slot
+    /// (default: it waits as long as it takes).
+    pub fn budget(mut self, budget: Duration) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// How long a request asked for now must wait, booking its slot; `None`
+    /// (and nothing booked) when that is over the budget.
+    fn book(&self, now: Instant) -> Option<Duration> {
         let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
         let slot = next.map_or(now, |n| n.max(now));
+        let wait = slot - now;
+        if self.budget.is_some_and(|b| wait > b) {
+            return None;
+        }
         *next = Some(slot + self.interval);
-        slot - now
+        Some(wait)
     }
 }
 
 impl RateLimiter for RequestInterval {
-    fn acquire<'a>(&'a self, sleep: &'a Sleep) -> BoxFuture<'a, ()> {
-        let wait = self.book(Instant::now());
+    fn acquire<'a>(&'a self, _operation: &'a str, sleep: &'a Sleep) -> BoxFuture<'a, crate::Result<()>> {
+        let booked = self.book(Instant::now());
         Box::pin(async move {
+            let Some(wait) = booked else {
+                return Err(crate::Error::RateLimited {
+                    retry_after: Some(self.interval),
+                    code: Some("client_budget".into()),
+                    request_id: None,
+                });
+            };
             if !wait.is_zero() {
                 sleep.sleep(wait).await;
             }
+            Ok(())
         })
     }
 }
@@ -76,10 +101,22 @@ mod tests {
     fn requests_asked_for_at_once_get_consecutive_slots() {
         let limiter = RequestInterval::new(Duration::from_millis(100));
         let now = Instant::now();
-        assert_eq!(limiter.book(now), Duration::ZERO);
-        assert_eq!(limiter.book(now), Duration::from_millis(100));
-        assert_eq!(limiter.book(now), Duration::from_millis(200));
+        assert_eq!(limiter.book(now), Some(Duration::ZERO));
+        assert_eq!(limiter.book(now), Some(Duration::from_millis(100)));
+        assert_eq!(limiter.book(now), Some(Duration::from_millis(200)));
         // After a quiet period the next request goes at once.
-        assert_eq!(limiter.book(now + Duration::from_secs(5)), Duration::ZERO);
+        assert_eq!(limiter.book(now + Duration::from_secs(5)), Some(Duration::ZERO));
+    }
+
+    #[tokio::test]
+    async fn a_wait_over_the_budget_is_refused_with_the_budget_error() {
+        let limiter = RequestInterval::new(Duration::from_millis(100)).budget(Duration::from_millis(150));
+        let sleep = Sleep::new(|_| Box::pin(async {}));
+        for _ in 0..2 {
+            limiter.acquire("list_x", &sleep).await.unwrap();
+        }
+        // The third would wait 200 ms.
+        let err = limiter.acquire("list_x", &sleep).await.unwrap_err();
+        assert!(err.is_rate_limited(), "{err:?}");
     }
 }

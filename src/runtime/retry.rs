@@ -111,6 +111,54 @@ pub(crate) enum Outcome {
     Interrupted,
 }
 
+/// Whether an outcome is worth another attempt: an API's retry classifier
+/// says it, the policy decides how long to wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// Keep the result.
+    Final,
+    /// Retry, whatever the method (nothing was done by the server).
+    Always {
+        /// Wait as long as `Retry-After` says.
+        honour_retry_after: bool,
+    },
+    /// Retry only a request that may be sent twice.
+    IfIdempotent {
+        /// Wait as long as `Retry-After` says.
+        honour_retry_after: bool,
+    },
+}
+
+/// An API's retry classifier.
+pub(crate) type Classify = fn(Outcome) -> Class;
+
+/// The classifier every API starts from: 429 and failed connections for
+/// every request (nothing reached the handler); 500, 502, 503, 504 and
+/// interrupted connections only for requests that may be sent twice;
+/// `Retry-After` counts on 429 and 503.
+pub(crate) fn standard(outcome: Outcome) -> Class {
+    match outcome {
+        Outcome::ConnectFailed => Class::Always {
+            honour_retry_after: false,
+        },
+        Outcome::Interrupted => Class::IfIdempotent {
+            honour_retry_after: false,
+        },
+        Outcome::Status(StatusCode::TOO_MANY_REQUESTS) => Class::Always {
+            honour_retry_after: true,
+        },
+        Outcome::Status(StatusCode::SERVICE_UNAVAILABLE) => Class::IfIdempotent {
+            honour_retry_after: true,
+        },
+        Outcome::Status(
+            StatusCode::INTERNAL_SERVER_ERROR | StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT,
+        ) => Class::IfIdempotent {
+            honour_retry_after: false,
+        },
+        Outcome::Status(_) => Class::Final,
+    }
+}
+
 /// What to do after an attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Decision {
@@ -122,26 +170,22 @@ pub(crate) enum Decision {
     GiveUp,
 }
 
-/// Decides about attempt number `attempt` (1-based). `waited` is the time
-/// already spent waiting in this call; `jitter` is a number in `[0, 1)`.
+/// Decides about attempt number `attempt` (1-based) of class `class`.
+/// `waited` is the time already spent waiting in this call; `jitter` is a
+/// number in `[0, 1)`.
 pub(crate) fn decide(
     policy: &RetryPolicy,
     attempt: u32,
-    outcome: Outcome,
+    class: Class,
     retry_after: Option<Duration>,
     idempotent: bool,
     waited: Duration,
     jitter: f64,
 ) -> Decision {
-    let (retryable, honours_retry_after) = match outcome {
-        Outcome::ConnectFailed => (true, false),
-        Outcome::Interrupted => (idempotent, false),
-        Outcome::Status(s) if s == StatusCode::TOO_MANY_REQUESTS => (true, true),
-        Outcome::Status(s) if s == StatusCode::SERVICE_UNAVAILABLE => (idempotent, true),
-        Outcome::Status(s) if s == StatusCode::BAD_GATEWAY || s == StatusCode::GATEWAY_TIMEOUT => {
-            (idempotent, false)
-        }
-        Outcome::Status(_) => (false, false),
+    let (retryable, honours_retry_after) = match class {
+        Class::Final => (false, false),
+        Class::Always { honour_retry_after } => (true, honour_retry_after),
+        Class::IfIdempotent { honour_retry_after } => (idempotent, honour_retry_after),
     };
     if !retryable {
         return Decision::Done;
@@ -158,36 +202,29 @@ pub(crate) fn decide(
             base / 2 + base.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
         }
     };
-    if waited + wait > policy.max_wait {
+    if waited.saturating_add(wait) > policy.max_wait {
         return Decision::GiveUp;
     }
     Decision::Retry(wait)
 }
 
-/// Whether `method` may be sent twice without changing the outcome.
-pub(crate) fn is_idempotent(method: &reqwest::Method) -> bool {
-    use reqwest::Method;
-    [
-        Method::GET,
-        Method::HEAD,
-        Method::PUT,
-        Method::DELETE,
-        Method::OPTIONS,
-        Method::TRACE,
-    ]
-    .contains(method)
-}
+/// The longest `Retry-After` taken as said; longer ones are cut to it.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// `Retry-After` as a duration: seconds (fractions allowed, as Graph sends)
-/// or an HTTP date.
+/// or an HTTP date, at most [`MAX_RETRY_AFTER`]. Negative, not-a-number
+/// and unreadable values are ignored; nothing a server sends can panic.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        if !(secs >= 0.0) {
+            return None; // negative or NaN
+        }
+        return Some(Duration::try_from_secs_f64(secs).map_or(MAX_RETRY_AFTER, |d| d.min(MAX_RETRY_AFTER)));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(delta.to_std().unwrap_or(Duration::ZERO))
+    let delta = when.with_timezone(&chrono::Utc).signed_duration_since(chrono::Utc::now());
+    Some(delta.to_std().unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER))
 }
 
 /// How the runtime waits between attempts. Tests pass a recorder, so no test
@@ -234,6 +271,19 @@ impl fmt::Debug for Sleep {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `decide` with the standard classifier.
+    fn decide(
+        p: &RetryPolicy,
+        attempt: u32,
+        outcome: Outcome,
+        retry_after: Option<Duration>,
+        idempotent: bool,
+        waited: Duration,
+        jitter: f64,
+    ) -> Decision {
+        super::decide(p, attempt, standard(outcome), retry_after, idempotent, waited, jitter)
+    }
 
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
@@ -282,9 +332,14 @@ mod tests {
     }
 
     #[test]
-    fn gateway_errors_retry_idempotent_requests_and_other_statuses_never() {
+    fn server_errors_retry_idempotent_requests_and_other_statuses_never() {
         let p = RetryPolicy::standard();
-        for s in [StatusCode::BAD_GATEWAY, DOWN, StatusCode::GATEWAY_TIMEOUT] {
+        for s in [
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_GATEWAY,
+            DOWN,
+            StatusCode::GATEWAY_TIMEOUT,
+        ] {
             assert!(matches!(
                 decide(&p, 1, Outcome::Status(s), None, true, secs(0), 0.0),
                 Decision::Retry(_)
@@ -293,7 +348,7 @@ mod tests {
         for s in [
             StatusCode::OK,
             StatusCode::NOT_FOUND,
-            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::NOT_IMPLEMENTED,
             StatusCode::UNAUTHORIZED,
         ] {
             assert_eq!(
@@ -367,5 +422,32 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn hostile_retry_after_values_are_ignored_or_capped_never_a_panic() {
+        let mut h = HeaderMap::new();
+        for (raw, want) in [
+            ("1e20", Some(MAX_RETRY_AFTER)),
+            ("18446744073709551616", Some(MAX_RETRY_AFTER)),
+            ("-5", None),
+            ("NaN", None),
+            ("inf", Some(MAX_RETRY_AFTER)),
+            ("-inf", None),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", Some(MAX_RETRY_AFTER)),
+            ("", None),
+        ] {
+            h.insert(RETRY_AFTER, raw.parse().unwrap());
+            assert_eq!(retry_after(&h), want, "{raw}");
+        }
+        // Not even text.
+        h.insert(RETRY_AFTER, http::HeaderValue::from_bytes(b"\xff\xfe").unwrap());
+        assert_eq!(retry_after(&h), None);
+        // A capped wait still ends a call whose budget it passes.
+        let p = RetryPolicy::standard();
+        assert_eq!(
+            decide(&p, 1, Outcome::Status(BUSY), Some(MAX_RETRY_AFTER), true, secs(0), 0.0),
+            Decision::GiveUp
+        );
     }
 }

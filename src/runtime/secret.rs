@@ -61,15 +61,6 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
-impl schemars::JsonSchema for Secret {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Secret".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string", "format": "password", "writeOnly": true })
-    }
-}
 
 #[cfg(test)]
 mod tests {

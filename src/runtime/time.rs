@@ -125,15 +125,6 @@ impl<'de> serde::Deserialize<'de> for UtcDateTime {
     }
 }
 
-impl schemars::JsonSchema for UtcDateTime {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "UtcDateTime".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string", "format": "date-time" })
-    }
-}
 
 #[cfg(test)]
 mod tests {

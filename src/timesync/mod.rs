@@ -1,11 +1,9 @@
 #![doc = include_str!("../docs/timesync.md")]
 #![doc = include_str!("../docs/timesync_operations.md")]
 
-mod client;
 mod duration;
-mod query;
+mod extras;
 mod session;
-mod validate;
 
 /// The code progenitor generates from `spec/timesync.yaml` (see build.rs).
 mod generated {
@@ -16,26 +14,47 @@ mod generated {
         unreachable_pub,
         unreachable_patterns,
         unused_imports,
+        unused_mut,
         dead_code
     )]
     include!(concat!(env!("OUT_DIR"), "/timesync.rs"));
 }
 
-/// The generated client: every operation of the spec, with no local
-/// validation. Most users want [`Client`], which wraps it.
-pub use generated::Client as Api;
-/// The spec's operations as builders, one per `operationId` (`login`,
-/// `list_times`, ..., `delete_user`), on [`Api`]; [`Client::api`] gives it.
-pub use generated::{builder, prelude, types};
+/// The TimeSync client: every operation of `spec/timesync.yaml` as a
+/// builder (`use specbound::timesync::prelude::*`), plus [`TimeSyncExt`].
+pub use generated::Client;
+pub use generated::{builder, spec, types};
 
-pub use self::client::{Client, ClientBuilder};
+/// Everything a caller needs in scope: the operation traits, [`TimeSyncExt`]
+/// and raw requests.
+pub mod prelude {
+    pub use super::extras::TimeSyncExt;
+    pub use super::generated::prelude::*;
+    pub use crate::runtime::raw::RawRequests;
+}
+
 pub use self::duration::Duration;
-pub use self::query::{ActivitiesQuery, ProjectsQuery, TimesQuery, UsersQuery};
+pub use self::extras::{ClientBuilder, TimeSyncExt};
 pub use self::session::AuthType;
-pub use self::validate::IntoUuid;
-pub use crate::runtime::IntoDate;
 
-crate::runtime::hooks::impl_client_hooks!(generated::Client);
+use crate::runtime::{ApiProfile, retry};
+
+/// What the runtime needs to know about TimeSync beyond its spec.
+pub(crate) static PROFILE: ApiProfile = ApiProfile {
+    spec: &spec::API,
+    error_body: crate::error::error_details::<types::Error>,
+    formats: &[("uri", web_uri)],
+    check: extras::check,
+    classify: retry::standard,
+};
+
+/// An `http` or `https` URI, as the server's `valid-url.isWebUri` wants.
+fn web_uri(value: &str) -> Result<(), String> {
+    match url::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        _ => Err(format!("`{value}` is not an http or https URI")),
+    }
+}
 
 /// TimeSync's error body `{"status", "error", "text", "values"}`.
 impl crate::ErrorBody for types::Error {

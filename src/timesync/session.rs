@@ -9,15 +9,16 @@
 //! so a retried or replayed request always carries the current token.
 
 use std::fmt;
-use std::sync::RwLock;
+use std::sync::Arc;
 
 use base64::Engine as _;
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use futures::future::BoxFuture;
 
-use super::generated::{Client as Api, prelude::*, types};
+use super::generated::{Client, prelude::*, types};
 use crate::error::AuthErrorKind;
-use crate::runtime::{Authorizer, Secret};
+use crate::runtime::spec::Operation;
+use crate::runtime::{Authorizer, CredentialCore, Grant, OAuthToken, Prepare, Secret, Stamp, TokenStore};
 use crate::{Error, Result};
 
 /// How TimeSync checks a password.
@@ -38,176 +39,101 @@ impl From<AuthType> for types::LoginAuthType {
     }
 }
 
-/// Log in again when fewer than this many seconds remain.
-const RENEW_BEFORE_SECS: i64 = 60;
-
+/// TimeSync's login session: a [`CredentialCore`] whose grant is a login
+/// with the stored credentials, and the token put where TimeSync reads it.
 pub(crate) struct Session {
-    /// A client without credentials, for `POST /login` (so that logging in
-    /// never waits on the session it renews).
-    login: Api,
-    state: RwLock<State>,
-    renewing: tokio::sync::Mutex<()>,
+    /// A client without the session, for `login`.
+    login: Client,
+    core: CredentialCore,
+    keep_credentials: bool,
 }
 
-#[derive(Default)]
-struct State {
-    token: Option<Token>,
-    credentials: Option<Credentials>,
-    /// Bumped on every new token, so concurrent renewals log in once.
-    generation: u64,
-}
-
-#[derive(Clone)]
-pub(crate) struct Token {
-    pub(crate) value: Secret,
-    pub(crate) expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Clone)]
-struct Credentials {
+/// Logs in again with stored credentials: TimeSync's way to renew a token.
+struct Login {
+    client: Client,
     username: String,
     password: Secret,
     auth_type: AuthType,
 }
 
+impl Login {
+    async fn token(&self) -> Result<OAuthToken> {
+        let body = types::LoginRequest {
+            auth: types::LoginAuth {
+                type_: self.auth_type.into(),
+                username: self.username.clone(),
+                password: self.password.clone(),
+            },
+        };
+        let answer = self.client.login().body(body).send().await?.into_inner();
+        Ok(parse_token(answer.token))
+    }
+}
+
+impl Grant for Login {
+    fn obtain<'a>(&'a self, _current: Option<&'a OAuthToken>) -> BoxFuture<'a, Result<OAuthToken>> {
+        Box::pin(async move {
+            self.token().await.map_err(|e| {
+                Error::auth(
+                    AuthErrorKind::RefreshFailed,
+                    format!("logging in again as {} failed: {e}", self.username),
+                )
+            })
+        })
+    }
+
+    fn can_obtain(&self, _current: Option<&OAuthToken>) -> bool {
+        true
+    }
+}
+
 impl Session {
-    pub(crate) fn new(login: Api) -> Self {
+    pub(crate) fn new(login: Client, store: Arc<dyn TokenStore>, keep_credentials: bool) -> Self {
         Session {
             login,
-            state: RwLock::new(State::default()),
-            renewing: tokio::sync::Mutex::new(()),
+            core: CredentialCore::new(store, None),
+            keep_credentials,
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Logs in and keeps the token; with `keep`, also the credentials, so
-    /// the session can log in again before the token expires.
-    pub(crate) async fn log_in(
-        &self,
-        username: &str,
-        password: Secret,
-        auth_type: AuthType,
-        keep: bool,
-    ) -> Result<()> {
-        let credentials = Credentials {
+    /// Logs in and keeps the token (saved to the store first); with
+    /// `keep_credentials`, also the credentials, to log in again by itself.
+    pub(crate) async fn log_in(&self, username: &str, password: Secret, auth_type: AuthType) -> Result<()> {
+        if username.trim().is_empty() {
+            return Err(Error::invalid("username", "must not be empty"));
+        }
+        if password.expose().is_empty() {
+            return Err(Error::invalid("password", "must not be empty"));
+        }
+        let login = Login {
+            client: self.login.clone(),
             username: username.to_string(),
             password,
             auth_type,
         };
-        let _one_at_a_time = self.renewing.lock().await;
-        let token = self.request_token(&credentials).await?;
-        let mut state = self.write();
-        state.token = Some(token);
-        state.credentials = keep.then_some(credentials);
-        state.generation += 1;
-        Ok(())
+        let token = login.token().await?;
+        self.core
+            .set_grant(self.keep_credentials.then(|| Arc::new(login) as Arc<dyn Grant>));
+        self.core.set(token).await
     }
 
     /// Uses a token obtained elsewhere (as pymesync's `TimeSync(token=..)`).
-    pub(crate) fn set_token(&self, token: Secret) {
-        let mut state = self.write();
-        state.token = Some(Token::parse(token));
-        state.generation += 1;
+    pub(crate) fn start_with(&self, token: Secret) {
+        self.core.start_with(parse_token(token));
     }
 
-    pub(crate) fn token(&self) -> Option<Token> {
-        self.read().token.clone()
-    }
-
-    async fn request_token(&self, c: &Credentials) -> Result<Token> {
-        let body = types::LoginRequest {
-            auth: types::LoginAuth {
-                type_: c.auth_type.into(),
-                username: c.username.clone(),
-                password: c.password.clone(),
-            },
-        };
-        let answer = self.login.login().body(body).send().await?.into_inner();
-        Ok(Token::parse(answer.token))
-    }
-
-    /// The current token, after logging in again if it is about to expire
-    /// and credentials are stored.
-    async fn fresh_token(&self) -> Result<Secret> {
-        let (token, generation, can_renew) = {
-            let s = self.read();
-            (s.token.clone(), s.generation, s.credentials.is_some())
-        };
-        let Some(token) = token else {
-            return Err(Error::auth(
-                AuthErrorKind::Missing,
-                "not authenticated with TimeSync: call authenticate() first",
-            ));
-        };
-        let now = Utc::now();
-        let Some(expires_at) = token.expires_at else {
-            return Ok(token.value);
-        };
-        let remaining = (expires_at - now).num_seconds();
-        if remaining > RENEW_BEFORE_SECS {
-            return Ok(token.value);
-        }
-        if can_renew {
-            return self.renew(generation).await;
-        }
-        if remaining <= 0 {
-            return Err(Error::auth(
-                AuthErrorKind::Expired,
-                format!(
-                    "the TimeSync token expired at {expires_at}; call authenticate() again \
-                     (or keep credentials so the client logs in by itself)"
-                ),
-            ));
-        }
-        Ok(token.value)
-    }
-
-    /// Logs in again, unless another task did since `seen_generation`.
-    async fn renew(&self, seen_generation: u64) -> Result<Secret> {
-        let _one_at_a_time = self.renewing.lock().await;
-        let credentials = {
-            let s = self.read();
-            if s.generation != seen_generation
-                && let Some(t) = &s.token
-            {
-                return Ok(t.value.clone());
-            }
-            s.credentials.clone()
-        };
-        let credentials = credentials.ok_or_else(|| {
-            Error::auth(
-                AuthErrorKind::Expired,
-                "no stored credentials to log in again with",
-            )
-        })?;
-        let token = self.request_token(&credentials).await.map_err(|e| {
-            Error::auth(
-                AuthErrorKind::RefreshFailed,
-                format!("logging in again as {} failed: {e}", credentials.username),
-            )
-        })?;
-        let value = token.value.clone();
-        let mut state = self.write();
-        state.token = Some(token);
-        state.generation += 1;
-        Ok(value)
+    /// The current token, if any.
+    pub(crate) fn current(&self) -> Option<OAuthToken> {
+        self.core.current()
     }
 }
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.read();
+        let token = self.core.current();
         f.debug_struct("Session")
-            .field("authenticated", &s.token.is_some())
-            .field("expires_at", &s.token.as_ref().and_then(|t| t.expires_at))
-            .field("user", &s.credentials.as_ref().map(|c| &c.username))
+            .field("authenticated", &token.is_some())
+            .field("expires_at", &token.as_ref().and_then(|t| t.expires_at))
             .finish_non_exhaustive()
     }
 }
@@ -217,13 +143,26 @@ impl Authorizer for Session {
         &'a self,
         request: &'a mut reqwest::Request,
         operation_id: &'a str,
-    ) -> BoxFuture<'a, Result<()>> {
+    ) -> BoxFuture<'a, Result<Stamp>> {
         Box::pin(async move {
-            if operation_id == "login" {
-                return Ok(());
+            let needs_token = super::spec::API
+                .operation(operation_id)
+                .is_none_or(|op| !op.security.is_empty());
+            if !needs_token {
+                return Ok(Stamp::NONE);
             }
-            let token = self.fresh_token().await?;
-            put_token(request, &token)
+            let (token, stamp) = self.core.access_token().await.map_err(|e| match e {
+                Error::Auth {
+                    kind: AuthErrorKind::Missing,
+                    ..
+                } => Error::auth(
+                    AuthErrorKind::Missing,
+                    "not authenticated with TimeSync: call authenticate() first",
+                ),
+                other => other,
+            })?;
+            put_token(request, &token)?;
+            Ok(stamp)
         })
     }
 
@@ -231,6 +170,7 @@ impl Authorizer for Session {
         &'a self,
         _: &'a str,
         body: &'a [u8],
+        stamp: Stamp,
     ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
             // TimeSync answers 401 both for a rejected token ("Authentication
@@ -242,14 +182,53 @@ impl Authorizer for Session {
             if !rejected_token {
                 return Ok(false);
             }
-            let (generation, can_renew) = {
-                let s = self.read();
-                (s.generation, s.credentials.is_some())
+            self.core.renew_after_unauthorized(stamp).await
+        })
+    }
+}
+
+/// Hashes the password field an operation names in `x-specbound-bcrypt`
+/// (a JSON pointer into its body) with bcrypt, prefix `$2a$`, as pymesync.
+pub(crate) struct HashPasswords {
+    pub(crate) cost: u32,
+}
+
+impl Prepare for HashPasswords {
+    fn prepare<'a>(
+        &'a self,
+        op: &'static Operation,
+        request: &'a mut reqwest::Request,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let Some(pointer) = op
+                .extension("x-specbound-bcrypt")
+                .and_then(|v| serde_json::from_str::<String>(v).ok())
+            else {
+                return Ok(());
             };
-            if !can_renew {
-                return Ok(false);
-            }
-            self.renew(generation).await.map(|_| true)
+            let Some(bytes) = request.body().and_then(|b| b.as_bytes()) else {
+                return Ok(());
+            };
+            let mut body: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| Error::invalid("request body", format!("is not JSON: {e}")))?;
+            let Some(field) = body.pointer_mut(&pointer) else {
+                return Ok(());
+            };
+            let Some(password) = field.as_str().map(Secret::new) else {
+                return Ok(());
+            };
+            let cost = self.cost;
+            let hashed = tokio::task::spawn_blocking(move || {
+                bcrypt::hash_with_result(password.expose(), cost)
+                    .map(|h| h.format_for_version(bcrypt::Version::TwoA))
+            })
+            .await
+            .map_err(|e| Error::Config(format!("password hashing stopped: {e}")))?
+            .map_err(|e| Error::invalid("password", format!("cannot be hashed: {e}")))?;
+            *field = serde_json::Value::String(hashed);
+            let bytes = serde_json::to_vec(&body).map_err(|e| Error::invalid("request body", e.to_string()))?;
+            *request.body_mut() = Some(bytes.into());
+            Ok(())
         })
     }
 }
@@ -294,11 +273,10 @@ fn put_token(request: &mut reqwest::Request, token: &Secret) -> Result<()> {
     Ok(())
 }
 
-impl Token {
-    /// Reads the expiry from the token's payload: a JWT-like
-    /// `header.payload.signature` whose payload `exp` is epoch milliseconds.
-    pub(crate) fn parse(value: Secret) -> Self {
-        let expires_at = value
+/// A TimeSync token, its expiry read from its payload: a JWT-like
+/// `header.payload.signature` whose payload `exp` is epoch milliseconds.
+pub(crate) fn parse_token(value: Secret) -> OAuthToken {
+    let expires_at = value
             .expose()
             .split('.')
             .nth(1)
@@ -306,8 +284,9 @@ impl Token {
             .and_then(|payload| serde_json::from_slice::<serde_json::Value>(&payload).ok())
             .and_then(|payload| payload.get("exp")?.as_i64())
             .and_then(DateTime::from_timestamp_millis);
-        Token { value, expires_at }
-    }
+    let mut token = OAuthToken::new(value, None, None);
+    token.expires_at = expires_at;
+    token
 }
 
 /// TimeSync encodes with standard base64 and padding; accept URL-safe and
@@ -334,11 +313,11 @@ mod tests {
 
     #[test]
     fn expiry_comes_from_exp_in_milliseconds() {
-        let t = Token::parse(jwt(
+        let t = parse_token(jwt(
             r#"{"iss":"ts","sub":"alice","exp":1700001800000,"iat":1700000000000}"#,
         ));
         assert_eq!(t.expires_at, DateTime::from_timestamp(1_700_001_800, 0));
-        assert_eq!(Token::parse(Secret::new("not-a-jwt")).expires_at, None);
+        assert_eq!(parse_token(Secret::new("not-a-jwt")).expires_at, None);
     }
 
     #[test]

@@ -4,9 +4,15 @@
 //! `cargo xtask generate` uses it as a module, so the code a maintainer reads in
 //! `target/generated/` is byte for byte the code the crate compiles.
 //!
-//! On top of progenitor it adds three things, each driven by a vendor extension
-//! in the spec so that a reviewer sees it in the spec's diff:
+//! On top of progenitor it adds what the spec says and progenitor drops, each
+//! driven by the spec so that a reviewer sees it in the spec's diff:
 //!
+//! - a `spec` module with the operation and schema tables the runtime and the
+//!   sandboxes read (`codegen_tables.rs`: methods, paths, idempotency,
+//!   security, parameters, pagination, batch limits, constraints);
+//! - every builder's `send()` goes through the runtime's one path, and
+//!   operations with `x-specbound-pagination` get `.stream()` and `.pages()`
+//!   (`codegen_send.rs`);
 //! - `x-specbound-secret: true` on a component schema replaces its type with
 //!   `crate::runtime::Secret`, whose `Debug` never shows the value.
 //! - `x-specbound-patch: true` on a component schema turns each of its optional,
@@ -25,6 +31,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use openapiv3::{OpenAPI, ReferenceOr};
+
+#[path = "codegen_send.rs"]
+mod codegen_send;
+#[path = "codegen_tables.rs"]
+mod codegen_tables;
 use quote::quote;
 use syn::visit_mut::VisitMut;
 
@@ -74,7 +85,9 @@ pub(crate) fn generate(spec_path: &Path) -> Result<Generated, GenerateError> {
     };
     let text = std::fs::read_to_string(spec_path)
         .map_err(|e| fail(None, format!("cannot read the spec: {e}")))?;
-    let spec: OpenAPI = serde_yaml::from_str(&text)
+    let json: serde_json::Value = serde_yaml::from_str(&text)
+        .map_err(|e| fail(None, format!("not a valid YAML document: {e}")))?;
+    let spec: OpenAPI = serde_json::from_value(for_progenitor(&json))
         .map_err(|e| fail(None, format!("not a valid OpenAPI 3.0 document: {e}")))?;
     if let Some((op, problem)) = unsupported_constructs(&spec).into_iter().next() {
         return Err(fail(op, problem));
@@ -105,7 +118,14 @@ pub(crate) fn generate(spec_path: &Path) -> Result<Generated, GenerateError> {
         "x-specbound-send-empty",
     )
     .map_err(|m| fail(None, m))?;
-    file.items.push(spec_facts(&spec));
+    let api = spec_path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("api")
+        .to_string();
+    let (items, facts) = codegen_tables::spec_module(&api, &json).map_err(|m| fail(None, m))?;
+    codegen_send::rewrite(&mut file, &facts).map_err(|m| fail(None, m))?;
+    file.items.extend(items);
     let types = count_types(&file);
     Ok(Generated {
         code: prettyplease::unparse(&file),
@@ -114,52 +134,42 @@ pub(crate) fn generate(spec_path: &Path) -> Result<Generated, GenerateError> {
     })
 }
 
-/// Facts of the spec the runtime needs and progenitor drops, as a `spec`
-/// module: each operation's security schemes (in the spec's order of
-/// preference) and the data centers of `x-specbound-data-centers`.
-fn spec_facts(spec: &OpenAPI) -> syn::Item {
-    let default_security = spec.security.clone().unwrap_or_default();
-    let security = operations(spec).map(|(m, p, op)| {
-        let name = op_name(m, p, op);
-        let requirements = op.security.as_ref().unwrap_or(&default_security);
-        let schemes: Vec<&String> = requirements.iter().flat_map(|r| r.keys()).collect();
-        quote!((#name, &[#(#schemes),*]))
-    });
-    let centers = spec
-        .extensions
-        .get("x-specbound-data-centers")
-        .and_then(|v| v.as_object())
-        .into_iter()
-        .flatten()
-        .map(|(id, hosts)| {
-            let api = hosts["api"].as_str().unwrap_or_default();
-            let app = hosts["app"].as_str().unwrap_or_default();
-            quote!((#id, #api, #app))
-        });
-    let extensions = operations(spec).flat_map(|(m, p, op)| {
-        let name = op_name(m, p, op);
-        op.extensions
-            .iter()
-            .filter(|(k, _)| k.starts_with("x-specbound-") && k.as_str() != "x-specbound-note")
-            .map(move |(k, v)| {
-                let json = v.to_string();
-                quote!((#name, #k, #json))
-            })
-            .collect::<Vec<_>>()
-    });
-    syn::parse_quote! {
-        /// What the spec says that the generated code does not carry.
-        pub mod spec {
-            /// Each operation's `x-specbound-*` extensions (notes aside):
-            /// (operation, extension, value as JSON).
-            pub const EXTENSIONS: &[(&str, &str, &str)] = &[#(#extensions),*];
-            /// Each operation's security schemes, in the spec's order of preference
-            /// (empty: no credentials).
-            pub const SECURITY: &[(&str, &[&str])] = &[#(#security),*];
-            /// `x-specbound-data-centers`: (id, API host, app host).
-            pub const DATA_CENTERS: &[(&str, &str, &str)] = &[#(#centers),*];
+/// The spec as progenitor gets it: string constraints (`pattern`,
+/// `minLength`, `maxLength`) of inline schemas (parameters, properties,
+/// items) are left out, so that their Rust type stays `String` instead of
+/// a newtype per field; the runtime checks them on every request from the
+/// schema table, which is built from the whole spec. Named component
+/// schemas (`Slug`) keep their constraints and stay checked newtypes.
+fn for_progenitor(spec: &serde_json::Value) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value, top_level_component: bool) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if !top_level_component && map.get("type").and_then(|t| t.as_str()) == Some("string") {
+                    for key in ["pattern", "minLength", "maxLength"] {
+                        map.remove(key);
+                    }
+                }
+                for (_, child) in map.iter_mut() {
+                    strip(child, false);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| strip(i, false)),
+            _ => {}
         }
     }
+    let mut copy = spec.clone();
+    if let Some(paths) = copy.get_mut("paths") {
+        strip(paths, false);
+    }
+    let components = copy.get_mut("components");
+    if let Some(components) = components {
+        for (kind, entries) in components.as_object_mut().into_iter().flatten() {
+            for (_, entry) in entries.as_object_mut().into_iter().flatten() {
+                strip(entry, kind == "schemas");
+            }
+        }
+    }
+    copy
 }
 
 /// Every operation as (method, path, operation).
@@ -399,8 +409,6 @@ fn settings(replacements: &[(String, String)]) -> progenitor::GenerationSettings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Separate)
         .with_inner_type(quote!(crate::runtime::Runtime))
-        .with_hooks(progenitor::HooksMode::Expected)
-        .with_derive("schemars::JsonSchema")
         .with_derive("PartialEq")
         .with_map_type("::std::collections::BTreeMap");
     for (name, rust_type) in replacements {
@@ -699,7 +707,7 @@ pub(crate) fn pascal_case(name: &str) -> String {
 }
 
 /// `issue_uri` from `issue_uri`, `issueUri` or `issue-uri`, as typify names fields.
-fn snake_case(name: &str) -> String {
+pub(crate) fn snake_case(name: &str) -> String {
     let mut out = String::new();
     let mut prev_lower = false;
     for c in name.chars() {

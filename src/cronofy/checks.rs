@@ -1,54 +1,63 @@
-//! Checks made before anything is sent, as pycronofy's `validate` makes
-//! them, but typed: each failure is an [`Error::Invalid`] naming the field.
+//! Cronofy's rules that no schema states, checked before a request is
+//! sent (the spec's own constraints are checked by the runtime): time
+//! zones against the IANA database, periods that end after they start,
+//! `by_day` only in weekly rules. Each failure is an [`Error::Invalid`]
+//! naming the field.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::types;
+use crate::runtime::spec::Operation;
 use crate::{Error, Result};
 
-/// A string that must not be empty.
-pub(crate) fn non_empty(field: &str, value: &str) -> Result<()> {
-    if value.trim().is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
-    }
-    Ok(())
+/// The spec's `format: tzid`: an IANA time zone id, in the tz database.
+pub(crate) fn tzid(value: &str) -> std::result::Result<(), String> {
+    value
+        .parse::<chrono_tz::Tz>()
+        .map(drop)
+        .map_err(|_| format!("`{value}` is not an IANA time zone (like `Europe/London`)"))
 }
 
-fn web_url(field: &str, value: &str) -> Result<url::Url> {
+/// The spec's `format: uri`: an http or https URL.
+pub(crate) fn web_url(value: &str) -> std::result::Result<(), String> {
     url::Url::parse(value)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| Error::invalid(field, format!("`{value}` is not an http or https URL")))
+        .map(drop)
+        .ok_or_else(|| format!("`{value}` is not an http or https URL"))
 }
 
-/// An OAuth redirect URI: an http(s) URL.
-pub(crate) fn redirect_uri(value: &str) -> Result<()> {
-    web_url("redirect_uri", value).map(drop)
-}
-
-/// A push notification callback: an http(s) URL of at most 128 characters.
-pub(crate) fn callback_url(value: &str) -> Result<()> {
-    web_url("callback_url", value)?;
-    if value.chars().count() > 128 {
-        return Err(Error::invalid(
-            "callback_url",
-            format!(
-                "is {} characters long; Cronofy accepts at most 128",
-                value.chars().count()
-            ),
-        ));
+/// The checks of one request of `op`, on its query pairs and JSON body.
+pub(crate) fn check(
+    op: &Operation,
+    query: &[(String, String)],
+    body: Option<&serde_json::Value>,
+) -> Result<()> {
+    let date = |key: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+    };
+    if let (Some(f), Some(t)) = (date("from"), date("to"))
+        && t <= f
+    {
+        return Err(Error::invalid("to", format!("{t} is not after from {f}")));
     }
-    Ok(())
+    let Some(body) = body else { return Ok(()) };
+    match op.id {
+        "upsert_event" => match serde_json::from_value::<types::EventUpsertRequest>(body.clone()) {
+            Ok(types::EventUpsertRequest::EventUpsert(e)) => event(&e),
+            Ok(types::EventUpsertRequest::ExternalEventUpdate(e)) => external_event(&e),
+            // The schema check already named what is wrong.
+            Err(_) => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
-/// An IANA time zone id, checked against the tz database.
-pub(crate) fn tzid(field: &str, value: &str) -> Result<chrono_tz::Tz> {
-    value.parse::<chrono_tz::Tz>().map_err(|_| {
-        Error::invalid(
-            field,
-            format!("`{value}` is not an IANA time zone (like `Europe/London`)"),
-        )
-    })
+fn check_tzid(field: &str, value: &str) -> Result<()> {
+    tzid(value).map_err(|reason| Error::invalid(field, reason))
 }
 
 /// An event time reduced to something comparable.
@@ -62,7 +71,7 @@ fn when(field: &str, time: &types::EventTime) -> Result<When> {
         types::EventTime::UtcDateTime(t) => When::Instant(t.0),
         types::EventTime::CalendarDate(d) => When::Day(d.0),
         types::EventTime::LocalizedTime(l) => {
-            tzid(&format!("{field}.tzid"), &l.tzid)?;
+            check_tzid(&format!("{field}.tzid"), &l.tzid)?;
             match &l.time {
                 types::DateOrDateTime::UtcDateTime(t) => When::Instant(t.0),
                 types::DateOrDateTime::CalendarDate(d) => When::Day(d.0),
@@ -90,13 +99,8 @@ fn period(start: &types::EventTime, end: &types::EventTime) -> Result<()> {
     }
 }
 
-/// A managed event: ids, summary, time zone, period and recurrence.
+/// A managed event: its period and recurrence.
 pub(crate) fn event(e: &types::EventUpsert) -> Result<()> {
-    non_empty("event_id", &e.event_id)?;
-    non_empty("summary", &e.summary)?;
-    if let Some(t) = &e.tzid {
-        tzid("tzid", t)?;
-    }
     period(&e.start, &e.end)?;
     if let Some(r) = &e.recurrence {
         recurrence(r)?;
@@ -120,11 +124,8 @@ fn recurrence(r: &types::EventRecurrence) -> Result<()> {
     Ok(())
 }
 
-/// An external event update: time zone, and the period when both ends change.
+/// An external event update: the period when both ends change.
 pub(crate) fn external_event(e: &types::ExternalEventUpdate) -> Result<()> {
-    if let Some(t) = &e.tzid {
-        tzid("tzid", t)?;
-    }
     match (&e.start, &e.end) {
         (Some(s), Some(en)) => period(s, en),
         (Some(s), None) => when("start", s).map(drop),
@@ -195,11 +196,10 @@ mod tests {
 
     #[test]
     fn urls_and_time_zones() {
-        assert!(tzid("tzid", "Europe/London").is_ok());
-        assert!(tzid("tzid", "Europe/Londres").is_err());
-        assert!(callback_url("https://example.com/notifications").is_ok());
-        assert!(callback_url(&format!("https://example.com/{}", "a".repeat(120))).is_err());
-        assert!(callback_url("ftp://example.com").is_err());
-        assert!(redirect_uri("not a url").is_err());
+        assert!(tzid("Europe/London").is_ok());
+        assert!(tzid("Europe/Londres").is_err());
+        assert!(web_url("https://example.com/notifications").is_ok());
+        assert!(web_url("ftp://example.com").is_err());
+        assert!(web_url("not a url").is_err());
     }
 }

@@ -1,0 +1,464 @@
+//! The one path every request takes, generated or raw: checks against the
+//! spec, the API's preparation, credentials (only to trusted hosts), rate
+//! limits, retries with backoff, one renewal after a 401, a deadline, one
+//! tracing span, and error statuses turned into typed errors.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use tracing::Instrument as _;
+
+use super::Runtime;
+use super::retry::{Decision, Outcome, decide, retry_after};
+use super::spec::Operation;
+use crate::error::{ApiError, Error, MESSAGE_EXCERPT, excerpt};
+use crate::Result;
+
+/// How much of an error answer is read for its message; the rest is dropped.
+pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// How a successful answer's body is handed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Read whole inside the retries (an idempotent request whose answer is
+    /// cut off midway is sent again), within the size limit.
+    Whole,
+    /// Left unread, for a caller that reads it as it arrives.
+    Stream,
+}
+
+/// One call: what the runtime needs to know besides the request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Call {
+    /// The operation's id, for tracing, rate limits and errors.
+    pub(crate) operation: &'static str,
+    /// The spec's operation, when the request is one (checked against it).
+    pub(crate) spec: Option<&'static Operation>,
+    /// Whether it may be sent twice.
+    pub(crate) idempotent: bool,
+    /// Whether credentials are added (to trusted hosts only, in any case).
+    pub(crate) credentials: bool,
+    /// Whether the request is checked against the spec first.
+    pub(crate) check: bool,
+    pub(crate) mode: Mode,
+}
+
+impl Call {
+    /// A request built by operation `op`'s builder.
+    pub(crate) fn of(op: &'static Operation, mode: Mode) -> Self {
+        Call {
+            operation: op.id,
+            spec: Some(op),
+            idempotent: op.idempotent,
+            credentials: true,
+            check: true,
+            mode,
+        }
+    }
+}
+
+impl Runtime {
+    /// Sends `request`, built by the builder of `op`, through every step;
+    /// the answer is a success (2xx or 3xx), anything else is an `Error`.
+    pub(crate) async fn execute(
+        &self,
+        request: reqwest::Request,
+        op: &'static Operation,
+        mode: Mode,
+    ) -> Result<reqwest::Response> {
+        self.call(request, Call::of(op, mode)).await
+    }
+
+    /// Sends `request` as `call` says.
+    pub(crate) async fn call(&self, mut request: reqwest::Request, call: Call) -> Result<reqwest::Response> {
+        if call.check
+            && let Some(op) = call.spec
+        {
+            self.check(op, &request)?;
+            if let Some(prepare) = self.prepare() {
+                prepare.prepare(op, &mut request).await?;
+            }
+        }
+        let span = tracing::info_span!(
+            "specbound.request",
+            api = self.api(),
+            operation = call.operation,
+            method = %request.method(),
+            // The path only: TimeSync carries its token in the query string.
+            path = request.url().path(),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        record_operation(self.api(), call.operation);
+        let attempts = self.attempts(request, call).instrument(span);
+        let result = match self.config().deadline {
+            Some(deadline) => tokio::time::timeout(deadline, attempts)
+                .await
+                .unwrap_or(Err(Error::Timeout {
+                    operation: call.operation,
+                    deadline,
+                })),
+            None => attempts.await,
+        };
+        let response = result?;
+        let status = response.status();
+        if status.is_client_error() || status.is_server_error() {
+            return Err(self.error_answer(response, call.operation).await);
+        }
+        Ok(response)
+    }
+
+    /// Checks a request of `op` against the spec's constraints and the
+    /// API's own checks.
+    fn check(&self, op: &'static Operation, request: &reqwest::Request) -> Result<()> {
+        let profile = self.profile();
+        let base_path = self.base_path();
+        let path = request.url().path().strip_prefix(base_path);
+        let query: Vec<(String, String)> = request
+            .url()
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let body = match (op.body, request.body().and_then(|b| b.as_bytes())) {
+            (Some(b), Some(bytes)) if b.media.contains("json") => serde_json::from_slice(bytes).ok(),
+            _ => None,
+        };
+        super::validate::request(
+            profile.spec,
+            op,
+            path,
+            &query,
+            body.as_ref(),
+            profile.formats,
+        )?;
+        (profile.check)(op, &query, body.as_ref())
+    }
+
+    /// The path of the base URL (`/v0`), empty for a host root.
+    fn base_path(&self) -> &str {
+        let url = url::Url::parse(self.base_url()).ok();
+        match url.as_ref().map(|u| u.path()) {
+            Some("/") | None => "",
+            Some(_) => {
+                let base = self.base_url();
+                // The base URL has no query: its path is what follows the host.
+                let after_scheme = base.split_once("://").map_or(base, |(_, r)| r);
+                after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+            }
+        }
+    }
+
+    /// Every attempt of one call: credentials, pacing, sending, one renewal
+    /// after a 401, and retries as the policy and the API's classifier say.
+    async fn attempts(&self, mut request: reqwest::Request, call: Call) -> Result<reqwest::Response> {
+        let started = Instant::now();
+        let with_credentials = call.credentials && self.is_trusted(request.url());
+        let mut attempt = 1;
+        let mut waited = Duration::ZERO;
+        let mut renewed = false;
+        let result = loop {
+            let Some(mut this_try) = request.try_clone() else {
+                // A streamed body cannot be sent twice: one attempt only.
+                self.authorize(&mut request, call, with_credentials).await?;
+                self.pace(call).await?;
+                break self.send_once(request, call).await;
+            };
+            let stamp = self.authorize(&mut this_try, call, with_credentials).await?;
+            self.pace(call).await?;
+            let mut result = self.send_once(this_try, call).await;
+            if let (Ok(r), Some(auth), true, false) =
+                (&result, self.authorizer(), with_credentials, renewed)
+                && r.status() == StatusCode::UNAUTHORIZED
+            {
+                renewed = true;
+                let response = result.map_err(|e| Error::transport(call.operation, e))?;
+                let (response, body) = self.read_limited(response, ERROR_BODY_LIMIT, call.operation).await?;
+                result = Ok(response);
+                if auth
+                    .renew_after_unauthorized(call.operation, &body, stamp)
+                    .await?
+                {
+                    tracing::debug!("credentials renewed after 401; sending once more");
+                    continue;
+                }
+            }
+            // A successful answer to an idempotent request is read here, so
+            // that a connection lost in the middle of its body is retried like
+            // one lost before the answer (unless the caller reads it as it comes).
+            result = match result {
+                Ok(r) if call.idempotent && call.mode == Mode::Whole && r.status().is_success() => {
+                    match self.read_whole(r, call.operation).await {
+                        Ok(r) => Ok(r),
+                        Err(BodyError::Transport(e)) => Err(e),
+                        Err(BodyError::Typed(e)) => return Err(e),
+                    }
+                }
+                other => other,
+            };
+            let outcome = match &result {
+                Ok(r) => Outcome::Status(r.status()),
+                Err(e) if e.is_connect() => Outcome::ConnectFailed,
+                Err(_) => Outcome::Interrupted,
+            };
+            let asked = result.as_ref().ok().and_then(|r| retry_after(r.headers()));
+            let class = (self.profile().classify)(outcome);
+            match decide(
+                self.retry_policy(),
+                attempt,
+                class,
+                asked,
+                call.idempotent,
+                waited,
+                fastrand::f64(),
+            ) {
+                Decision::Done => break result,
+                Decision::GiveUp => {
+                    tracing::warn!(attempt, ?outcome, "giving up: retry attempts or wait budget spent");
+                    break result;
+                }
+                Decision::Retry(wait) => {
+                    tracing::debug!(attempt, ?outcome, wait_ms = wait.as_millis() as u64, "retrying");
+                    self.sleep().sleep(wait).await;
+                    waited += wait;
+                    attempt += 1;
+                }
+            }
+        };
+        let span = tracing::Span::current();
+        span.record("attempts", attempt);
+        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(r) => {
+                span.record("status", r.status().as_u16());
+                tracing::debug!(status = r.status().as_u16(), "response");
+            }
+            Err(e) => tracing::debug!(error = %without_url(e), "request failed"),
+        }
+        result.map_err(|e| Error::transport(call.operation, e))
+    }
+
+    /// Waits for the rate limiter, which may refuse with its budget error.
+    async fn pace(&self, call: Call) -> Result<()> {
+        match self.rate_limiter() {
+            Some(limiter) => limiter.acquire(call.operation, self.sleep()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Adds credentials when the call takes them and the host is trusted.
+    async fn authorize(
+        &self,
+        request: &mut reqwest::Request,
+        call: Call,
+        with_credentials: bool,
+    ) -> Result<super::Stamp> {
+        match (self.authorizer(), with_credentials) {
+            (Some(auth), true) => auth.authorize(request, call.operation).await,
+            _ => Ok(super::Stamp::NONE),
+        }
+    }
+
+    async fn send_once(
+        &self,
+        request: reqwest::Request,
+        call: Call,
+    ) -> reqwest::Result<reqwest::Response> {
+        let result = self.http().execute(request).await;
+        if let (Some(limiter), Ok(r)) = (self.rate_limiter(), &result) {
+            limiter.observe(call.operation, r.status(), r.headers());
+        }
+        result
+    }
+
+    /// Reads a successful body whole (within the size limit) and rebuilds
+    /// the response around it.
+    async fn read_whole(
+        &self,
+        response: reqwest::Response,
+        operation: &'static str,
+    ) -> std::result::Result<reqwest::Response, BodyError> {
+        let limit = self.config().max_response_size;
+        let (head, response) = split(response);
+        let body = read_body(response, limit).await.map_err(|e| match e {
+            ReadError::Transport(e) => BodyError::Transport(e),
+            ReadError::TooLarge => BodyError::Typed(Error::TooLarge { operation, limit }),
+        })?;
+        Ok(rebuild(head, body))
+    }
+
+    /// Reads at most `limit` bytes of a body (the rest is dropped) and
+    /// rebuilds the response around them.
+    async fn read_limited(
+        &self,
+        response: reqwest::Response,
+        limit: usize,
+        operation: &'static str,
+    ) -> Result<(reqwest::Response, bytes::Bytes)> {
+        let (head, response) = split(response);
+        let bytes = read_prefix(response, limit)
+            .await
+            .map_err(|e| Error::transport(operation, e))?;
+        Ok((rebuild(head, bytes.clone()), bytes))
+    }
+
+    /// A typed error for an error status: the API's own error body when it
+    /// is one, else the status and an excerpt of the text; 429 is always
+    /// [`Error::RateLimited`].
+    async fn error_answer(&self, response: reqwest::Response, operation: &'static str) -> Error {
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let request_id = self
+            .spec()
+            .request_id_header
+            .and_then(|h| response.headers().get(h))
+            .and_then(|v| v.to_str().ok())
+            .map(|v| excerpt(v, 100));
+        let body = match read_prefix(response, ERROR_BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(e) => return Error::transport(operation, e),
+        };
+        let details = (self.profile().error_body)(&body);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Error::RateLimited {
+                retry_after,
+                code: details.and_then(|d| d.code),
+                request_id,
+            };
+        }
+        let mut api = match details {
+            Some(d) => ApiError::new(status, operation, "").with_details(d),
+            None => ApiError::new(
+                status,
+                operation,
+                excerpt(&String::from_utf8_lossy(&body), MESSAGE_EXCERPT),
+            ),
+        };
+        api.retry_after = retry_after;
+        api.request_id = request_id;
+        Error::Api(Box::new(api))
+    }
+}
+
+/// Why a successful body could not be read whole.
+enum BodyError {
+    /// The connection failed: retried like a failed attempt.
+    Transport(reqwest::Error),
+    /// Final: the body is too large.
+    Typed(Error),
+}
+
+/// Why a body could not be read.
+pub(crate) enum ReadError {
+    /// The connection failed.
+    Transport(reqwest::Error),
+    /// It passed the size limit.
+    TooLarge,
+}
+
+/// A response's status, version and headers, to rebuild it around its body.
+pub(crate) struct Head {
+    status: StatusCode,
+    version: http::Version,
+    headers: http::HeaderMap,
+}
+
+fn split(response: reqwest::Response) -> (Head, reqwest::Response) {
+    let head = Head {
+        status: response.status(),
+        version: response.version(),
+        headers: response.headers().clone(),
+    };
+    (head, response)
+}
+
+fn rebuild(head: Head, body: bytes::Bytes) -> reqwest::Response {
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = head.status;
+    *rebuilt.version_mut() = head.version;
+    *rebuilt.headers_mut() = head.headers;
+    reqwest::Response::from(rebuilt)
+}
+
+/// The whole body, or `TooLarge` as soon as it passes `limit`.
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> std::result::Result<bytes::Bytes, ReadError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut first: Option<bytes::Bytes> = None;
+    let mut out = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        let len = first.as_ref().map_or(0, |f| f.len()) + out.len() + chunk.len();
+        if len > limit {
+            return Err(ReadError::TooLarge);
+        }
+        // One chunk is passed on without a copy; more are joined.
+        match first.take() {
+            None if out.is_empty() => first = Some(chunk),
+            Some(f) => {
+                out.extend_from_slice(&f);
+                out.extend_from_slice(&chunk);
+            }
+            None => out.extend_from_slice(&chunk),
+        }
+    }
+    Ok(first.unwrap_or_else(|| out.freeze()))
+}
+
+/// At most `limit` bytes of the body; the rest is not read.
+async fn read_prefix(mut response: reqwest::Response, limit: usize) -> reqwest::Result<bytes::Bytes> {
+    let mut out = bytes::BytesMut::new();
+    while out.len() < limit {
+        let Some(chunk) = response.chunk().await? else {
+            break;
+        };
+        let room = limit - out.len();
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(out.freeze())
+}
+
+/// `reqwest::Error`'s text without its URL (which may carry a token).
+fn without_url(e: &reqwest::Error) -> String {
+    let text = e.to_string();
+    match text.find(" for url (") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// The error of a builder that could not build its request (a missing
+/// required parameter, a value that does not convert).
+pub(crate) fn build_error(e: progenitor_client::Error<()>, op: &'static Operation) -> Error {
+    match e {
+        progenitor_client::Error::InvalidRequest(reason) => Error::invalid(op.id, reason),
+        other => Error::invalid(op.id, format!("the request cannot be built: {other}")),
+    }
+}
+
+/// Writes `api operation` to the operation log when `SPECBOUND_OPERATION_LOG`
+/// names a folder (the test suite uses it to measure which operations its
+/// tests send); otherwise does nothing.
+fn record_operation(api: &str, operation: &str) {
+    use std::io::Write as _;
+    use std::sync::{Mutex, OnceLock};
+    static LOG: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+    let log = LOG.get_or_init(|| {
+        let dir = std::env::var_os("SPECBOUND_OPERATION_LOG")?;
+        let _ = std::fs::create_dir_all(&dir);
+        let path = std::path::Path::new(&dir).join(format!("operations-{}.log", std::process::id()));
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+            .map(Mutex::new)
+    });
+    if let Some(file) = log {
+        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(file, "{api} {operation}");
+    }
+}

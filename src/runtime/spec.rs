@@ -1,0 +1,391 @@
+//! What the spec says, as data: codegen emits one [`ApiSpec`] per API
+//! (`<api>::spec::API`) with its operations, their parameters and
+//! pagination, and its schemas as a small table.
+//!
+//! The runtime reads it to send requests (method, idempotency, which
+//! credentials, how to page), to check requests before sending them
+//! ([`validate`](super::validate)), and the sandboxes read it to route and
+//! validate what they receive. Nothing here is written by hand per API.
+
+/// One API's spec.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ApiSpec {
+    /// The API's name, as its cargo feature (`cronofy`).
+    pub name: &'static str,
+    /// Every operation, in the spec's path order.
+    pub operations: &'static [Operation],
+    /// Every schema an operation's parameters or bodies use, by index.
+    pub schemas: &'static [Schema],
+    /// The response header carrying the API's request id, if it names one
+    /// (`x-specbound-request-id-header`).
+    pub request_id_header: Option<&'static str>,
+    /// `x-specbound-hosts`: named host roots (data centers, login hosts) as
+    /// (name, role, URL).
+    pub hosts: &'static [(&'static str, &'static str, &'static str)],
+    /// `x-specbound-authorization-url`: (name, URL template with `{app}`-style
+    /// host placeholders, default scope).
+    pub authorization_urls: &'static [(&'static str, &'static str, &'static str)],
+    /// `components.securitySchemes`: (name, where the credential goes).
+    pub security_schemes: &'static [(&'static str, Scheme)],
+}
+
+/// Where a security scheme's credential goes on a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// `Authorization: Bearer <token>` (also OAuth 2).
+    Bearer,
+    /// `Authorization: Basic <user:password>`.
+    Basic,
+    /// An API key in this query parameter.
+    QueryKey(&'static str),
+    /// An API key in this header.
+    HeaderKey(&'static str),
+}
+
+impl ApiSpec {
+    /// The operation named `id`.
+    pub fn operation(&self, id: &str) -> Option<&'static Operation> {
+        self.operations.iter().find(|op| op.id == id)
+    }
+
+    /// The schema at `index`.
+    pub fn schema(&self, index: u32) -> &'static Schema {
+        &self.schemas[index as usize]
+    }
+
+    /// The host root of `name` in `role` (`x-specbound-hosts`).
+    pub fn host(&self, name: &str, role: &str) -> Option<&'static str> {
+        self.hosts
+            .iter()
+            .find(|(n, r, _)| *n == name && *r == role)
+            .map(|(_, _, url)| *url)
+    }
+
+    /// The names of `x-specbound-hosts`, in the spec's order.
+    pub fn host_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let mut seen: Vec<&str> = Vec::new();
+        self.hosts.iter().filter_map(move |(n, _, _)| {
+            (!seen.contains(n)).then(|| {
+                seen.push(n);
+                *n
+            })
+        })
+    }
+
+    /// The security scheme named `name`.
+    pub fn scheme(&self, name: &str) -> Option<Scheme> {
+        self.security_schemes
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s)
+    }
+
+    /// The authorization URL template named `name` and its default scope.
+    pub fn authorization_url(&self, name: &str) -> Option<(&'static str, &'static str)> {
+        self.authorization_urls
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, url, scope)| (*url, *scope))
+    }
+}
+
+/// One operation of a spec.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Operation {
+    /// The spec's `operationId` (also the Rust method name).
+    pub id: &'static str,
+    /// HTTP method, upper case.
+    pub method: &'static str,
+    /// Path template below the base URL, with `{name}` parameters.
+    pub path: &'static str,
+    /// The first tag.
+    pub tag: &'static str,
+    /// Whether sending it twice has the effect of sending it once: the
+    /// method's rule, or `x-specbound-idempotent` where the spec overrides it.
+    pub idempotent: bool,
+    /// Security schemes, in the spec's order of preference (empty: none).
+    pub security: &'static [&'static str],
+    /// Parameters (path, query and header).
+    pub parameters: &'static [Parameter],
+    /// The request body: its media type and schema.
+    pub body: Option<Body>,
+    /// The success status the spec declares.
+    pub success: u16,
+    /// How the answer pages (`x-specbound-pagination`).
+    pub pagination: Option<Pagination>,
+    /// Most entries per request (`x-specbound-batch-limit`).
+    pub batch_limit: Option<u32>,
+    /// The operation's other `x-specbound-*` extensions (notes aside), as
+    /// (name, value as JSON).
+    pub extensions: &'static [(&'static str, &'static str)],
+}
+
+impl Operation {
+    /// The value of the extension `name` (JSON text), if the spec sets it.
+    pub fn extension(&self, name: &str) -> Option<&'static str> {
+        self.extensions
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+    }
+
+    /// The parameter `name` in `location`.
+    pub fn parameter(&self, location: Location, name: &str) -> Option<&'static Parameter> {
+        self.parameters
+            .iter()
+            .find(|p| p.location == location && p.name == name)
+    }
+
+    /// The method as `http::Method`.
+    pub fn http_method(&self) -> http::Method {
+        http::Method::from_bytes(self.method.as_bytes()).unwrap_or(http::Method::GET)
+    }
+
+    /// The path with `values` put in for its `{name}` parameters,
+    /// percent-encoded as the generated builders encode them.
+    pub fn render_path(&self, values: &[(&str, &str)]) -> String {
+        let mut path = self.path.to_string();
+        for (name, value) in values {
+            path = path.replace(&format!("{{{name}}}"), &progenitor_client::encode_path(value));
+        }
+        path
+    }
+
+    /// The values of the path parameters in `path` (percent-decoded), if it
+    /// matches this operation's template.
+    pub fn match_path(&self, path: &str) -> Option<Vec<(&'static str, String)>> {
+        let mut values = Vec::new();
+        let mut template = self.path.split('/');
+        let mut actual = path.split('/');
+        loop {
+            match (template.next(), actual.next()) {
+                (None, None) => return Some(values),
+                (Some(t), Some(a)) => {
+                    if let Some(name) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                        if a.is_empty() {
+                            return None;
+                        }
+                        let decoded = percent_decode(a)?;
+                        values.push((name, decoded));
+                    } else if t != a {
+                        return None;
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Where a parameter goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A `{name}` segment of the path.
+    Path,
+    /// The query string.
+    Query,
+    /// A request header.
+    Header,
+}
+
+/// One parameter of an operation.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Parameter {
+    /// Its name on the wire (`calendar_ids[]`, `page[size]`).
+    pub name: &'static str,
+    /// Where it goes.
+    pub location: Location,
+    /// Whether the spec requires it.
+    pub required: bool,
+    /// Its schema (index into [`ApiSpec::schemas`]).
+    pub schema: u32,
+    /// Its default, as JSON text, when the spec gives one.
+    pub default: Option<&'static str>,
+}
+
+/// A request body.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Body {
+    /// Its media type (`application/json`, `application/x-www-form-urlencoded`).
+    pub media: &'static str,
+    /// Its schema.
+    pub schema: u32,
+}
+
+/// How a list answer pages, from the spec's `x-specbound-pagination`.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Pagination {
+    /// The kind of paging.
+    pub style: PageStyle,
+    /// The page's property holding the items (empty for a bare array).
+    pub items: &'static str,
+    /// Path of the next page's link or cursor in the page (`pages.next_page`
+    /// as `["pages", "next_page"]`).
+    pub next: &'static [&'static str],
+    /// Path of a boolean that says whether there is more (Zendesk `meta.has_more`).
+    pub has_more: &'static [&'static str],
+    /// Query parameter that carries a cursor (`page[after]`).
+    pub cursor_param: Option<&'static str>,
+    /// Query parameter that sets the page size (`$top`, `page[size]`).
+    pub size_param: Option<&'static str>,
+    /// Largest page size the API accepts.
+    pub max_size: Option<u32>,
+    /// Path of a token to resume from after the last page (Graph's delta
+    /// link, Zendesk's export cursor).
+    pub resume: &'static [&'static str],
+    /// The operation whose route the next links point at, for tracing and
+    /// rate limits (Cronofy's `read_events_page`).
+    pub page_operation: Option<&'static str>,
+}
+
+/// The kinds of paging specbound follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageStyle {
+    /// One answer holds the whole list (no paging).
+    Single,
+    /// The answer is one JSON array, read item by item as it arrives.
+    Array,
+    /// Each page carries the absolute URL of the next (Cronofy `next_page`,
+    /// Graph `@odata.nextLink`, Zendesk offset `next_page`).
+    NextLink,
+    /// Each page carries a cursor sent back in `cursor_param`.
+    Cursor,
+}
+
+/// One schema of the table (an OpenAPI 3.0 schema, flattened: references
+/// become indices).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Schema {
+    /// The component name, or a made-up one for inline schemas.
+    pub name: &'static str,
+    /// `nullable: true`.
+    pub nullable: bool,
+    /// The shape and its constraints.
+    pub kind: Kind,
+}
+
+/// The shape of a [`Schema`] and the constraints the spec states.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Kind {
+    /// Anything.
+    Any,
+    /// `true` or `false`.
+    Boolean,
+    /// A whole number.
+    Integer(Bounds),
+    /// Any number.
+    Number(Bounds),
+    /// A string.
+    String(Text),
+    /// A list.
+    Array {
+        /// The items' schema.
+        items: u32,
+        /// `minItems`.
+        min_items: Option<u64>,
+        /// `maxItems`.
+        max_items: Option<u64>,
+    },
+    /// An object.
+    Object {
+        /// Declared properties: (name, schema).
+        properties: &'static [(&'static str, u32)],
+        /// Properties that must be present.
+        required: &'static [&'static str],
+        /// Schema of undeclared properties (`None`: any value).
+        additional: Option<u32>,
+        /// `additionalProperties: false`: undeclared properties are refused.
+        closed: bool,
+    },
+    /// Exactly one of these (told apart by their required properties).
+    OneOf(&'static [u32]),
+    /// All of these.
+    AllOf(&'static [u32]),
+}
+
+/// `minimum`/`maximum` (inclusive unless `exclusive*` says otherwise).
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Bounds {
+    /// `minimum`.
+    pub minimum: Option<f64>,
+    /// `maximum`.
+    pub maximum: Option<f64>,
+    /// `exclusiveMinimum`.
+    pub exclusive_minimum: bool,
+    /// `exclusiveMaximum`.
+    pub exclusive_maximum: bool,
+}
+
+/// String constraints.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Text {
+    /// `minLength`, in characters.
+    pub min_length: Option<u64>,
+    /// `maxLength`, in characters.
+    pub max_length: Option<u64>,
+    /// `pattern` (ECMA 262).
+    pub pattern: Option<&'static str>,
+    /// `format`.
+    pub format: Option<&'static str>,
+    /// `enum` values.
+    pub values: &'static [&'static str],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OP: Operation = Operation {
+        id: "get_x",
+        method: "GET",
+        path: "/v1/calendars/{calendar_id}/events",
+        tag: "events",
+        idempotent: true,
+        security: &[],
+        parameters: &[],
+        body: None,
+        success: 200,
+        pagination: None,
+        batch_limit: None,
+        extensions: &[("x-specbound-batch-limit", "50")],
+    };
+
+    #[test]
+    fn a_path_matches_its_template_and_its_parameters_are_decoded() {
+        assert_eq!(
+            OP.match_path("/v1/calendars/cal%2Fa%20b/events"),
+            Some(vec![("calendar_id", "cal/a b".to_string())])
+        );
+        assert_eq!(OP.match_path("/v1/calendars//events"), None);
+        assert_eq!(OP.match_path("/v1/calendars/a/events/x"), None);
+        assert_eq!(OP.match_path("/v1/calendar/a/events"), None);
+        assert_eq!(OP.extension("x-specbound-batch-limit"), Some("50"));
+    }
+}

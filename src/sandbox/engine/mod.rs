@@ -1,0 +1,258 @@
+//! The engine every sandbox runs on: an HTTP/1.1 server on 127.0.0.1 that
+//! routes each request to an operation of the API's generated table,
+//! finds its credential by the spec's security schemes, checks its
+//! parameters and body against the spec's schema table, and hands it to
+//! the API's own behaviour ([`Api::handle`]). It also keeps what every
+//! sandbox needs: page tokens, rate-limit windows, and injected faults
+//! (delays, error statuses, 429 with `Retry-After`, bodies cut off midway).
+//!
+//! Only API behaviour is written per API (`src/sandbox/<api>/`).
+
+mod body;
+mod faults;
+mod serve;
+mod tools;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+
+use crate::runtime::spec::{ApiSpec, Location, Operation, Scheme};
+use crate::runtime::validate::{self, FormatCheck, Violation};
+
+pub use self::body::{BodyError, parse_body, parse_form};
+pub use self::faults::{Fault, Faults};
+pub use self::serve::Server;
+pub use self::tools::{PageTokens, Query, RateWindow};
+
+/// One API's behaviour behind the engine.
+pub(crate) trait Api: Send + Sync + 'static {
+    /// The generated tables.
+    fn spec(&self) -> &'static ApiSpec;
+
+    /// The path the operations' paths are below (`/v0`, or empty).
+    fn base_path(&self) -> &str {
+        ""
+    }
+
+    /// Checks of the spec's custom formats.
+    fn formats(&self) -> &'static [(&'static str, FormatCheck)] {
+        &[]
+    }
+
+    /// Answers a request routed to `call.op`, whose credential and
+    /// parameters are in `call`. `check` holds the first violation of the
+    /// spec's constraints, if any: the API answers it in its own words, in
+    /// its own order of checks.
+    fn handle(&self, call: Call) -> Response;
+
+    /// Answers a request that no operation's route matches (`None`: the
+    /// engine's plain 404).
+    fn unrouted(&self, _request: &Request) -> Option<Response> {
+        None
+    }
+}
+
+/// A request as it arrived.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The path, percent-encoded as sent.
+    pub path: String,
+    /// The query pairs, decoded, in order.
+    pub query: Query,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Request {
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `Content-Type` without its parameters, lower case.
+    pub fn media_type(&self) -> String {
+        self.header("content-type")
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    }
+}
+
+/// A request routed to an operation.
+#[derive(Debug)]
+pub struct Call {
+    /// The operation of the spec whose method and path matched.
+    pub op: &'static Operation,
+    /// The request.
+    pub request: Request,
+    /// The path parameters, decoded.
+    pub path: Vec<(&'static str, String)>,
+    /// The credential the spec's security schemes point at, if the request
+    /// carries one: (scheme name, value).
+    pub credential: Option<(&'static str, String)>,
+    /// The first violation of the spec's constraints by the path and query
+    /// parameters, if any (the body is checked with [`Call::check_body`]).
+    pub check: Option<Violation>,
+    formats: &'static [(&'static str, FormatCheck)],
+    spec: &'static ApiSpec,
+}
+
+impl Call {
+    /// A path parameter.
+    pub fn param(&self, name: &str) -> &str {
+        self.path
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The body as JSON (or form fields as JSON), refused as the API
+    /// refuses a body it cannot read.
+    pub fn body(&self) -> Result<serde_json::Value, BodyError> {
+        parse_body(&self.request.media_type(), &self.request.body)
+    }
+
+    /// Checks `body` against the schema of this operation's request body.
+    pub fn check_body(&self, body: &serde_json::Value) -> Result<(), Violation> {
+        match self.op.body {
+            Some(b) => validate::value(self.spec, b.schema, body, self.formats),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks `value` against schema `schema` of the spec (for one part of a body).
+    pub fn check_value(&self, schema: u32, value: &serde_json::Value) -> Result<(), Violation> {
+        validate::value(self.spec, schema, value, self.formats)
+    }
+}
+
+/// An answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// An answer with `status`, `content_type` and `body`.
+    pub fn new(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Self {
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(content_type) {
+            headers.insert(http::header::CONTENT_TYPE, v);
+        }
+        Response {
+            status,
+            headers,
+            body: body.into(),
+        }
+    }
+
+    /// A JSON answer.
+    pub fn json(status: StatusCode, value: &impl serde::Serialize) -> Self {
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec());
+        Response::new(status, "application/json; charset=utf-8", body)
+    }
+
+    /// An answer without a body.
+    pub fn empty(status: StatusCode) -> Self {
+        Response {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            self.headers.insert(name, v);
+        }
+        self
+    }
+}
+
+/// Routes and answers one request (all but the faults, applied around it).
+pub(crate) fn dispatch(api: &dyn Api, request: Request) -> (Option<&'static str>, Response) {
+    let spec = api.spec();
+    let below_base = request.path.strip_prefix(api.base_path()).filter(|p| p.starts_with('/'));
+    let routed = below_base.and_then(|path| {
+        spec.operations
+            .iter()
+            .filter(|op| op.method == request.method.as_str())
+            .find_map(|op| op.match_path(path).map(|values| (op, values)))
+    });
+    let Some((op, path)) = routed else {
+        let answer = api
+            .unrouted(&request)
+            .unwrap_or_else(|| Response::new(StatusCode::NOT_FOUND, "text/plain", "not found"));
+        return (None, answer);
+    };
+    let credential = credential(spec, op, &request);
+    let check = check_parameters(spec, op, &path, &request.query, api.formats());
+    let call = Call {
+        op,
+        request,
+        path,
+        credential,
+        check,
+        formats: api.formats(),
+        spec,
+    };
+    (Some(op.id), api.handle(call))
+}
+
+/// The credential of the first of `op`'s security schemes the request carries.
+fn credential(spec: &ApiSpec, op: &Operation, request: &Request) -> Option<(&'static str, String)> {
+    op.security.iter().find_map(|name| {
+        let value = match spec.scheme(name)? {
+            Scheme::Bearer => request
+                .header("authorization")
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .map(str::to_string),
+            Scheme::Basic => request
+                .header("authorization")
+                .and_then(|v| v.strip_prefix("Basic "))
+                .map(str::to_string),
+            Scheme::QueryKey(key) => request.query.get(key).map(str::to_string),
+            Scheme::HeaderKey(key) => request.header(key).map(str::to_string),
+        };
+        value.map(|v| (*name, v))
+    })
+}
+
+/// The first violation of `op`'s path and query parameter constraints.
+fn check_parameters(
+    spec: &ApiSpec,
+    op: &Operation,
+    path: &[(&'static str, String)],
+    query: &Query,
+    formats: &[(&str, FormatCheck)],
+) -> Option<Violation> {
+    let rendered: Vec<(&str, &str)> = path.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let path = op.render_path(&rendered);
+    let declared: Vec<(String, String)> = query
+        .pairs()
+        .iter()
+        .filter(|(k, _)| op.parameter(Location::Query, k).is_some())
+        .cloned()
+        .collect();
+    validate::request(spec, op, Some(&path), &declared, None, formats).err()
+}
+
+/// Starts `api` on a free port of 127.0.0.1 on the current tokio runtime.
+pub(crate) async fn start(api: Arc<dyn Api>) -> crate::Result<Server> {
+    Server::start(api).await
+}

@@ -1,0 +1,301 @@
+//! Rewrites each generated builder's `send()` so that every request takes
+//! the runtime's one path, and adds `.stream()` to paginated operations.
+//!
+//! progenitor's `send()` builds the request, runs the `ClientHooks` and
+//! decodes the answer into `progenitor_client::Error<E>`. Here each builder
+//! gets instead:
+//!
+//! - `build_request(self)`: the statements progenitor wrote to build the
+//!   URL, query, headers and body (without its `api-version` header);
+//! - `send(self)`: `build_request`, then `Runtime::execute` (credentials,
+//!   checks against the spec, rate limits, retries, tracing, error
+//!   statuses as typed `crate::Error`), then decoding of the declared
+//!   success answer, naming the operation when it fails;
+//! - for operations with `x-specbound-pagination`: `stream()`,
+//!   `stream_from(position)` and `pages()`, and `impl Page` for the page type.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use quote::quote;
+use syn::visit_mut::VisitMut;
+
+use super::codegen_tables::OperationFacts;
+
+/// Rewrites every `send()` in `file`'s `builder` module; fails naming an
+/// operation whose `send()` does not have the shape progenitor 0.15 writes.
+pub(crate) fn rewrite(
+    file: &mut syn::File,
+    facts: &BTreeMap<String, OperationFacts>,
+) -> Result<(), String> {
+    let mut rewriter = SendRewriter {
+        facts,
+        error: None,
+        rewritten: BTreeSet::new(),
+        page_impls: Vec::new(),
+    };
+    rewriter.visit_file_mut(file);
+    if let Some(e) = rewriter.error {
+        return Err(e);
+    }
+    if let Some(missing) = facts.keys().find(|id| !rewriter.rewritten.contains(*id)) {
+        return Err(format!(
+            "operation `{missing}`: no generated send() was found to rewrite"
+        ));
+    }
+    file.items.extend(rewriter.page_impls);
+    Ok(())
+}
+
+struct SendRewriter<'a> {
+    facts: &'a BTreeMap<String, OperationFacts>,
+    error: Option<String>,
+    rewritten: BTreeSet<String>,
+    /// `impl Page for <page type>` items, one per page type.
+    page_impls: Vec<syn::Item>,
+}
+
+impl VisitMut for SendRewriter<'_> {
+    fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
+        if module.ident != "builder" {
+            return;
+        }
+        let Some((_, items)) = &mut module.content else {
+            return;
+        };
+        for item in items.iter_mut() {
+            let syn::Item::Impl(imp) = item else { continue };
+            if imp.trait_.is_some() {
+                continue;
+            }
+            let Some(pos) = imp.items.iter().position(
+                |i| matches!(i, syn::ImplItem::Fn(f) if f.sig.ident == "send"),
+            ) else {
+                continue;
+            };
+            let syn::ImplItem::Fn(send) = imp.items.remove(pos) else {
+                unreachable!()
+            };
+            let lifetime = imp
+                .generics
+                .lifetimes()
+                .next()
+                .map(|l| l.lifetime.clone())
+                .unwrap_or_else(|| syn::parse_quote!('static));
+            match self.rewrite_send(send, &lifetime) {
+                Ok((id, new_items)) => {
+                    self.rewritten.insert(id);
+                    imp.items.extend(new_items);
+                }
+                Err(e) => {
+                    self.error.get_or_insert(e);
+                }
+            }
+        }
+    }
+}
+
+impl SendRewriter<'_> {
+    fn rewrite_send(
+        &mut self,
+        send: syn::ImplItemFn,
+        lifetime: &syn::Lifetime,
+    ) -> Result<(String, Vec<syn::ImplItem>), String> {
+        let success_type = success_type(&send.sig.output)
+            .ok_or("send() does not return Result<ResponseValue<T>, Error<E>>")?;
+        let stmts = &send.block.stmts;
+        let info_at = stmts
+            .iter()
+            .position(is_operation_info)
+            .ok_or("send() has no `let info = OperationInfo { .. }`")?;
+        let id = operation_id(&stmts[info_at]).ok_or("OperationInfo has no operation_id")?;
+        let facts = self
+            .facts
+            .get(&id)
+            .ok_or_else(|| format!("operation `{id}` is not in the operation table"))?;
+        let index = facts.index;
+        let build: Vec<&syn::Stmt> = stmts[..info_at]
+            .iter()
+            .filter(|s| !quote!(#s).to_string().contains("\"api-version\""))
+            .collect();
+        let Some(syn::Stmt::Expr(syn::Expr::Match(matched), _)) = stmts.last() else {
+            return Err(format!("operation `{id}`: send() does not end with a match on the status"));
+        };
+        let mut arms = Vec::new();
+        for arm in &matched.arms {
+            let body = &arm.body;
+            let text = quote!(#body).to_string();
+            let pat = &arm.pat;
+            let decoded = if text.contains("ResponseValue :: from_response") && !text.contains("ErrorResponse") {
+                quote!(crate::runtime::response::json(response, op, client.inner.max_response_size()).await)
+            } else if text.contains("ResponseValue :: empty") {
+                quote!(Ok(crate::runtime::response::empty(response)))
+            } else if text.contains("ResponseValue :: stream") {
+                quote!(Ok(crate::runtime::response::stream(response)))
+            } else {
+                // Error statuses never get here: the runtime turned them into
+                // typed errors. The fallback arm is written below.
+                continue;
+            };
+            arms.push(quote!(#pat => #decoded,));
+        }
+        let mode = if facts.bytes {
+            quote!(crate::runtime::send::Mode::Stream)
+        } else {
+            quote!(crate::runtime::send::Mode::Whole)
+        };
+        let send_doc = format!(" Sends `{id}` and decodes its answer.");
+        let mut items: Vec<syn::ImplItem> = vec![
+            syn::parse_quote! {
+                fn request_parts(
+                    self,
+                ) -> ::std::result::Result<(&#lifetime super::Client, reqwest::Request), Error<()>> {
+                    #(#build)*
+                    Ok((client, request))
+                }
+            },
+            syn::parse_quote! {
+                /// Builds this operation's request (URL, query, headers and
+                /// body) without sending it.
+                pub fn build_request(
+                    self,
+                ) -> crate::Result<(&#lifetime super::Client, reqwest::Request)> {
+                    self.request_parts().map_err(|e| {
+                        crate::runtime::send::build_error(e, &super::spec::OPERATIONS[#index])
+                    })
+                }
+            },
+            syn::parse_quote! {
+                #[doc = #send_doc]
+                pub async fn send(self) -> crate::Result<ResponseValue<#success_type>> {
+                    let (client, request) = self.build_request()?;
+                    let op = &super::spec::OPERATIONS[#index];
+                    let response = client.inner.execute(request, op, #mode).await?;
+                    match response.status().as_u16() {
+                        #(#arms)*
+                        _ => Err(crate::runtime::response::unexpected(response, op)),
+                    }
+                }
+            },
+        ];
+        if let Some(paging) = &facts.paging {
+            let page = &paging.page_type;
+            let stream_doc = format!(
+                " Every item of `{id}`, page after page ({} paging), as a stream that holds one page at a time.",
+                paging.style
+            );
+            items.push(syn::parse_quote! {
+                #[doc = #stream_doc]
+                pub fn stream(self) -> crate::runtime::Paginated<#page> {
+                    self.stream_from(::std::default::Default::default())
+                }
+            });
+            items.push(syn::parse_quote! {
+                /// The same stream, carried on from a saved `Paginated::position`.
+                pub fn stream_from(
+                    self,
+                    position: crate::runtime::Position,
+                ) -> crate::runtime::Paginated<#page> {
+                    match self.build_request() {
+                        Ok((client, request)) => crate::runtime::Paginated::start(
+                            client.inner.clone(),
+                            request,
+                            &super::spec::OPERATIONS[#index],
+                            position,
+                        ),
+                        Err(e) => crate::runtime::Paginated::failed(e),
+                    }
+                }
+            });
+            if paging.style != "array" {
+                items.push(syn::parse_quote! {
+                    /// The pages themselves (with whatever the page carries
+                    /// beside its items), one at a time.
+                    pub fn pages(self) -> crate::runtime::PageStream<#page> {
+                        match self.build_request() {
+                            Ok((client, request)) => crate::runtime::PageStream::start(
+                                client.inner.clone(),
+                                request,
+                                &super::spec::OPERATIONS[#index],
+                                ::std::default::Default::default(),
+                            ),
+                            Err(e) => crate::runtime::PageStream::failed(e),
+                        }
+                    }
+                });
+            }
+            if let Some(field) = &paging.items_field {
+                let page_key = quote!(#page).to_string();
+                let exists = self
+                    .page_impls
+                    .iter()
+                    .any(|i| quote!(#i).to_string().contains(&format!("for {page_key}")));
+                if !exists {
+                    let item = &paging.item_type;
+                    let field = syn::Ident::new(field, proc_macro2::Span::call_site());
+                    self.page_impls.push(syn::parse_quote! {
+                        impl crate::runtime::Page for #page {
+                            type Item = #item;
+                            fn take_items(&mut self) -> ::std::vec::Vec<#item> {
+                                ::std::mem::take(&mut self.#field)
+                            }
+                        }
+                    });
+                }
+            }
+        }
+        Ok((id, items))
+    }
+}
+
+/// `T` of `-> Result<ResponseValue<T>, Error<E>>`.
+fn success_type(output: &syn::ReturnType) -> Option<syn::Type> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let result = last_segment_args(ty, "Result")?;
+    let response_value = result.first()?;
+    last_segment_args(response_value, "ResponseValue")?
+        .first()
+        .cloned()
+}
+
+fn last_segment_args(ty: &syn::Type, name: &str) -> Option<Vec<syn::Type>> {
+    let syn::Type::Path(p) = ty else { return None };
+    let seg = p.path.segments.last().filter(|s| s.ident == name)?;
+    let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+        return None;
+    };
+    Some(
+        args.args
+            .iter()
+            .filter_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+fn is_operation_info(stmt: &syn::Stmt) -> bool {
+    matches!(stmt, syn::Stmt::Local(l)
+        if matches!(l.init.as_ref().map(|i| &*i.expr), Some(syn::Expr::Struct(s)) if s.path.is_ident("OperationInfo")))
+}
+
+fn operation_id(stmt: &syn::Stmt) -> Option<String> {
+    let syn::Stmt::Local(l) = stmt else {
+        return None;
+    };
+    let syn::Expr::Struct(s) = &*l.init.as_ref()?.expr else {
+        return None;
+    };
+    s.fields.iter().find_map(|f| match (&f.member, &f.expr) {
+        (
+            syn::Member::Named(n),
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(v),
+                ..
+            }),
+        ) if n == "operation_id" => Some(v.value()),
+        _ => None,
+    })
+}
