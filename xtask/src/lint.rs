@@ -16,6 +16,7 @@
 //! | `schema-name` | component schema names are PascalCase |
 //! | `description` | every component schema has a description |
 //! | `generator` | nothing progenitor rejects or panics on (the checks build.rs runs first) |
+//! | `pagination` | a list operation (`list_*`, or one answering an array or an object with an array of items) says how it pages in `x-specbound-pagination`, with a known style and items/next pointers that exist in its answer |
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -124,6 +125,7 @@ pub(crate) fn lint(spec: &Spec) -> Vec<Finding> {
         }
         path_parameters(spec, &op, &mut find);
         bodies(spec, &op, &mut find);
+        pagination(spec, &op, &mut find);
     }
 
     unused_schemas(spec, &mut find);
@@ -181,6 +183,91 @@ pub(crate) fn generator_findings(spec: &Spec) -> Vec<Finding> {
             })
             .collect(),
     }
+}
+
+/// A list operation must say how it pages, and what it says must fit its answer.
+fn pagination(spec: &Spec, op: &crate::spec::Operation<'_>, find: &mut Find<'_>) {
+    let success = op.op["responses"]
+        .as_object()
+        .and_then(|r| r.iter().find(|(code, _)| code.starts_with('2')))
+        .map(|(_, r)| resolve(spec, r));
+    let schema = success
+        .and_then(|r| r["content"].as_object())
+        .and_then(|c| c.values().next())
+        .map(|m| resolve(spec, &m["schema"]));
+    let at = format!("{}/x-specbound-pagination", op.pointer);
+    let Some(paging) = op.op.get("x-specbound-pagination") else {
+        let is_list = op.id().starts_with("list_")
+            || schema.is_some_and(|s| s["type"] == "array");
+        if is_list {
+            find(
+                at,
+                "pagination",
+                format!(
+                    "`{}` is a list but says nothing about paging: add x-specbound-pagination (style single, array, next-link or cursor)",
+                    op.id()
+                ),
+            );
+        }
+        return;
+    };
+    let style = paging["style"].as_str().unwrap_or_default();
+    if !["single", "array", "next-link", "cursor"].contains(&style) {
+        find(at.clone(), "pagination", format!("`{}`: unknown style `{style}`", op.id()));
+        return;
+    }
+    let Some(schema) = schema else {
+        find(at, "pagination", format!("`{}` pages but answers no JSON body", op.id()));
+        return;
+    };
+    if style == "array" {
+        if schema["type"] != "array" {
+            find(at, "pagination", format!("`{}`: style array needs an array answer", op.id()));
+        }
+        return;
+    }
+    for key in ["items", "next", "has-more", "resume"] {
+        let Some(pointer) = paging[key].as_str() else {
+            if key == "items" || (key == "next" && style != "single") {
+                find(at.clone(), "pagination", format!("`{}`: style {style} needs `{key}`", op.id()));
+            }
+            continue;
+        };
+        if !points_into(spec, schema, pointer) {
+            find(
+                format!("{at}/{key}"),
+                "pagination",
+                format!("`{}`: {key} `{pointer}` is not a property of its answer", op.id()),
+            );
+        }
+    }
+    if style == "cursor" && paging["cursor-param"].as_str().is_none() {
+        find(at, "pagination", format!("`{}`: style cursor needs `cursor-param`", op.id()));
+    }
+}
+
+/// Follows a local `$ref`.
+fn resolve<'a>(spec: &'a Spec, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) => r
+            .strip_prefix('#')
+            .and_then(|p| spec.doc.pointer(p))
+            .map_or(v, |t| resolve(spec, t)),
+        None => v,
+    }
+}
+
+/// Whether the JSON pointer `pointer` names properties of `schema` (through `$ref`s).
+fn points_into(spec: &Spec, schema: &Value, pointer: &str) -> bool {
+    let mut at = resolve(spec, schema);
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        match at["properties"].get(&segment) {
+            Some(next) => at = resolve(spec, next),
+            None => return false,
+        }
+    }
+    true
 }
 
 fn is_snake_case(s: &str) -> bool {
@@ -525,6 +612,14 @@ mod tests {
                 "generator",
                 "/paths/~1times~1{uuid}/delete",
                 "no operationId"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            has(
+                "pagination",
+                "/paths/~1times/get/x-specbound-pagination",
+                "`list_times` is a list but says nothing about paging"
             ),
             "{found:#?}"
         );

@@ -9,6 +9,7 @@
 mod codegen;
 mod diff;
 mod lint;
+mod public_api;
 mod render;
 mod spec;
 mod surface;

@@ -27,6 +27,8 @@ struct Operation {
     params: Vec<Param>,
     returns: String,
     error: String,
+    /// `x-specbound-pagination` style and the items' type, when it pages.
+    paging: Option<(String, String)>,
 }
 
 /// One builder setter of an operation.
@@ -137,8 +139,15 @@ fn operations(spec: &Spec, file: &syn::File) -> Vec<Operation> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let (returns, error) = send_types(builders, &struct_name);
+            let returns = send_type(builders, &struct_name);
+            let error = error_schema(&spec, &op);
+            let paging = op.op.get("x-specbound-pagination").map(|p| {
+                let style = p["style"].as_str().unwrap_or_default().to_string();
+                let items = page_item(file, &stream_item(builders, &struct_name));
+                (style, items)
+            });
             Operation {
+                paging,
                 method: op.method.to_uppercase(),
                 path: op.path.to_string(),
                 tag: op.op["tags"][0].as_str().unwrap_or("").to_string(),
@@ -152,8 +161,8 @@ fn operations(spec: &Spec, file: &syn::File) -> Vec<Operation> {
         .collect()
 }
 
-/// The success and error types of `<Builder>::send`.
-fn send_types(builders: &[syn::Item], struct_name: &str) -> (String, String) {
+/// The return type of `<Builder>::<method>`, as text.
+fn method_type(builders: &[syn::Item], struct_name: &str, method: &str) -> Option<String> {
     for item in builders {
         let syn::Item::Impl(imp) = item else { continue };
         let is_it = matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == struct_name));
@@ -162,20 +171,67 @@ fn send_types(builders: &[syn::Item], struct_name: &str) -> (String, String) {
         }
         for it in &imp.items {
             if let syn::ImplItem::Fn(f) = it
-                && f.sig.ident == "send"
+                && f.sig.ident == method
                 && let syn::ReturnType::Type(_, ty) = &f.sig.output
             {
-                // Result<ResponseValue<T>, Error<E>>
-                let text = type_string(ty);
-                let ok = text
-                    .strip_prefix("Result<ResponseValue<")
-                    .and_then(|t| t.split_once(">, Error<"))
-                    .map(|(ok, err)| (ok.to_string(), err.trim_end_matches('>').to_string()));
-                return ok.unwrap_or((text, String::new()));
+                return Some(type_string(ty));
             }
         }
     }
-    (String::new(), String::new())
+    None
+}
+
+/// The success type of `<Builder>::send` (`crate::Result<ResponseValue<T>>`).
+fn send_type(builders: &[syn::Item], struct_name: &str) -> String {
+    let text = method_type(builders, struct_name, "send").unwrap_or_default();
+    text.strip_prefix("crate::Result<ResponseValue<")
+        .and_then(|t| t.strip_suffix(">>"))
+        .map_or(text.clone(), str::to_string)
+}
+
+/// The page type `.stream()` walks (`Paginated<P>`).
+fn stream_item(builders: &[syn::Item], struct_name: &str) -> String {
+    let text = method_type(builders, struct_name, "stream").unwrap_or_default();
+    text.strip_prefix("Paginated<")
+        .and_then(|t| t.strip_suffix('>'))
+        .map_or(text.clone(), str::to_string)
+}
+
+/// The item type of page type `page` (from its generated `impl Page`).
+fn page_item(file: &syn::File, page: &str) -> String {
+    if let Some(inner) = page.strip_prefix("Vec<").and_then(|t| t.strip_suffix('>')) {
+        return inner.to_string();
+    }
+    file.items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Impl(imp) if type_string(&imp.self_ty) == page && imp.trait_.is_some() => {
+                imp.items.iter().find_map(|i| match i {
+                    syn::ImplItem::Type(t) if t.ident == "Item" => Some(type_string(&t.ty)),
+                    _ => None,
+                })
+            }
+            _ => None,
+        })
+        .map_or_else(|| page.to_string(), |item| format!("{item} (pages of {page})"))
+}
+
+/// The component schema of an operation's error answers (its `ApiError::body`).
+fn error_schema(spec: &Spec, op: &crate::spec::Operation<'_>) -> String {
+    op.op["responses"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(code, _)| code.starts_with('4') || code.starts_with('5'))
+        .find_map(|(_, r)| {
+            let r = match r.get("$ref").and_then(|v| v.as_str()) {
+                Some(reference) => reference.strip_prefix('#').and_then(|p| spec.doc.pointer(p))?,
+                None => r,
+            };
+            let schema = r["content"].as_object()?.values().next()?;
+            schema["schema"]["$ref"].as_str()?.rsplit('/').next().map(str::to_string)
+        })
+        .unwrap_or_default()
 }
 
 fn types(file: &syn::File) -> Vec<TypeDef> {
@@ -309,10 +365,24 @@ fn type_string(ty: &syn::Type) -> String {
     text.replace(",>", ">").replace(',', ", ")
 }
 
+/// Every committed file `surface` writes: per API, and the hand-written
+/// public API of the whole crate.
+fn render_everything(root: &Path, apis: &[&str]) -> Result<Vec<(PathBuf, String)>, String> {
+    let mut files = Vec::new();
+    for api in apis {
+        files.extend(render_all(root, api)?);
+    }
+    files.push((
+        root.join(crate::public_api::SNAPSHOT),
+        crate::public_api::render(root, apis)?,
+    ));
+    Ok(files)
+}
+
 /// `cargo xtask surface`: writes the files.
 pub(crate) fn write(root: &Path, apis: &[&str]) -> Result<(), String> {
-    for api in apis {
-        for (path, text) in render_all(root, api)? {
+    {
+        for (path, text) in render_everything(root, apis)? {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             }
@@ -330,8 +400,8 @@ pub(crate) fn write(root: &Path, apis: &[&str]) -> Result<(), String> {
 /// Returns the diffs of the files that do not.
 pub(crate) fn check(root: &Path, apis: &[&str]) -> Result<Vec<String>, String> {
     let mut diffs = Vec::new();
-    for api in apis {
-        for (path, text) in render_all(root, api)? {
+    {
+        for (path, text) in render_everything(root, apis)? {
             let committed = std::fs::read_to_string(&path).unwrap_or_default();
             if committed != text {
                 let shown = path
