@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             selected_apis(&args[1..]).and_then(|apis| surface::write(&root(), &apis))
         }
         Some("check") => check(&args[1..]),
+        Some("coverage") => coverage(&args[1..]),
         Some("lint") => lint(&args[1..]),
         Some("diff") => diff::run(&root(), &args[1..]).and_then(|ok| {
             if ok {
@@ -63,6 +64,8 @@ fn usage() -> &'static str {
        lint [--api NAME | FILE...]  check the specs against the lint rules (see xtask/src/lint.rs)\n  \
        diff OLD NEW | diff --base REV SPEC [--format text|markdown] [--allow-breaking]\n  \
                                list what changed between two spec versions and what breaks\n  \
+       coverage DIR            fail unless the operation logs in DIR (written by tests run with\n  \
+                               SPECBOUND_OPERATION_LOG=DIR) show every operation of every spec sent\n  \
        ci                      run every CI check (fmt, clippy, tests, doc tests, bench build, lint, check)"
 }
 
@@ -113,23 +116,50 @@ fn generate(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The checks CI runs, each a cargo command run from the repository root.
-const CI_STEPS: &[&[&str]] = &[
-    &["fmt", "--all", "--check"],
-    &["xtask", "lint"],
-    &["xtask", "check"],
-    &[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--all-features",
-        "--",
-        "-D",
-        "warnings",
-    ],
-    &["test", "--workspace", "--all-features"],
-    &["bench", "--no-run", "--all-features"],
+/// Where the tests write the operations they send (see `coverage`).
+const OPERATION_LOG: &str = "target/operation-log";
+
+/// Each API feature's own build, alone and with the sandbox, and the build
+/// with no API at all: each must be free of warnings (code only some APIs
+/// use must not warn when they are off).
+const FEATURE_SETS: &[&str] = &[
+    "tls-ring",
+    "timesync,tls-ring",
+    "timesync,tls-ring,sandbox",
+    "cronofy,tls-ring",
+    "cronofy,tls-ring,sandbox",
 ];
+
+/// The checks CI runs, each a cargo command run from the repository root
+/// (with environment variables), none repeating another: clippy checks
+/// every target (benches and examples included) once with all features,
+/// the feature sets check the library alone.
+fn ci_steps() -> Vec<(Vec<String>, Vec<(&'static str, String)>)> {
+    let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    let mut steps = vec![
+        (words("fmt --all --check"), vec![]),
+        (words("xtask lint"), vec![]),
+        (words("xtask check"), vec![]),
+        (
+            words("clippy --workspace --all-targets --all-features -- -D warnings"),
+            vec![],
+        ),
+    ];
+    for features in FEATURE_SETS {
+        steps.push((
+            words(&format!(
+                "clippy --lib --no-default-features --features {features} -- -D warnings"
+            )),
+            vec![],
+        ));
+    }
+    steps.push((
+        words("test --workspace --all-features"),
+        vec![("SPECBOUND_OPERATION_LOG", OPERATION_LOG.to_string())],
+    ));
+    steps.push((words(&format!("xtask coverage {OPERATION_LOG}")), vec![]));
+    steps
+}
 
 fn check(args: &[String]) -> Result<(), String> {
     let apis = selected_apis(args)?;
@@ -189,16 +219,57 @@ fn lint(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `cargo xtask coverage DIR`: every operation of every spec was sent by
+/// some test, as the runtime's operation log (`SPECBOUND_OPERATION_LOG`)
+/// recorded it.
+fn coverage(args: &[String]) -> Result<(), String> {
+    let dir = args.first().ok_or("coverage needs the log folder")?;
+    let mut sent: std::collections::BTreeMap<String, usize> = Default::default();
+    for entry in std::fs::read_dir(dir).map_err(|e| format!("{dir}: {e}"))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for line in text.lines() {
+            *sent.entry(line.trim().to_string()).or_default() += 1;
+        }
+    }
+    let mut missing = Vec::new();
+    for api in selected_apis(&[])? {
+        let spec = spec::Spec::load(&root().join("spec").join(format!("{api}.yaml")))?;
+        let ops = spec.operations();
+        let covered = ops
+            .iter()
+            .filter(|op| sent.contains_key(&format!("{api} {}", op.id())))
+            .count();
+        println!("{api}: {covered} of {} operations sent by the tests", ops.len());
+        missing.extend(
+            ops.iter()
+                .map(|op| format!("{api} {}", op.id()))
+                .filter(|key| !sent.contains_key(key)),
+        );
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} operation(s) no test sends:\n  {}",
+        missing.len(),
+        missing.join("\n  ")
+    ))
+}
+
 fn ci() -> Result<(), String> {
     let root = root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let started = std::time::Instant::now();
-    for step in CI_STEPS {
+    // A fresh log, so that coverage counts this run only.
+    let _ = std::fs::remove_dir_all(root.join(OPERATION_LOG));
+    for (step, env) in ci_steps() {
         let shown = format!("cargo {}", step.join(" "));
         println!("==> {shown}");
         let t = std::time::Instant::now();
         let status = std::process::Command::new(&cargo)
-            .args(*step)
+            .args(&step)
+            .envs(env.iter().map(|(k, v)| (*k, root.join(v))))
             .current_dir(&root)
             .status()
             .map_err(|e| format!("cannot run {shown}: {e}"))?;
