@@ -50,7 +50,10 @@ pub enum Error {
         reason: String,
     },
     /// The request could not be sent, or its response not read.
-    #[error("{operation}: request to {endpoint} failed: {}", transport_reason(source))]
+    #[error(
+        "{operation}: request to {endpoint} failed: {}",
+        transport_reason(source)
+    )]
     Transport {
         /// The operation (its operationId).
         operation: &'static str,
@@ -326,7 +329,11 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with only a status and message (no typed body).
-    pub(crate) fn new(status: StatusCode, operation: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        operation: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             operation,
@@ -445,7 +452,10 @@ mod tests {
         let ok: Vec<Item> =
             Error::decode_json("op", br#"[{"name":"caf\u00e9 \"x\"","n":1}]"#).unwrap();
         assert_eq!(ok[0].name, "café \"x\"");
-        match Error::decode_json::<Vec<Item>>("op", br#"[{"name":"a","n":1},{"name":"b","n":"two"}]"#) {
+        match Error::decode_json::<Vec<Item>>(
+            "op",
+            br#"[{"name":"a","n":1},{"name":"b","n":"two"}]"#,
+        ) {
             Err(Error::Decode {
                 path, operation, ..
             }) => assert_eq!((path.as_str(), operation), ("$[1].n", "op")),

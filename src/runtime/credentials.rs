@@ -234,7 +234,10 @@ impl CredentialCore {
             (Some(s), false) => Some(s.token.clone()),
         };
         let grant = self.grant().ok_or_else(|| {
-            Error::auth(AuthErrorKind::Expired, "the token ran out and there is nothing to renew it with")
+            Error::auth(
+                AuthErrorKind::Expired,
+                "the token ran out and there is nothing to renew it with",
+            )
         })?;
         if !grant.can_obtain(base.as_ref()) {
             return Err(Error::auth(
@@ -244,7 +247,10 @@ impl CredentialCore {
         }
         let mut fresh = grant.obtain(base.as_ref()).await.map_err(|e| match e {
             Error::Auth { .. } => e,
-            other => Error::auth(AuthErrorKind::RefreshFailed, format!("renewing the token failed: {other}")),
+            other => Error::auth(
+                AuthErrorKind::RefreshFailed,
+                format!("renewing the token failed: {other}"),
+            ),
         })?;
         // What the answer leaves out stays as it was (Cronofy's refresh
         // answer has no `sub`, some APIs keep the refresh token).
@@ -262,7 +268,9 @@ impl CredentialCore {
         // Durable first: a rotated refresh token must survive a crash.
         let expected = stored.as_ref().map(|s| s.version);
         match self.store.save(&fresh, expected).await {
-            Ok(SaveOutcome::Saved { version }) => self.adopt(Some(fresh.clone()), Some(version), false),
+            Ok(SaveOutcome::Saved { version }) => {
+                self.adopt(Some(fresh.clone()), Some(version), false)
+            }
             Ok(SaveOutcome::Conflict(newer)) => {
                 // Someone saved while we renewed (a store without a shared
                 // lock): theirs is as new as ours; keep ours in use and
@@ -341,11 +349,18 @@ mod tests {
     struct Counting(Arc<AtomicUsize>);
 
     impl Grant for Counting {
-        fn obtain<'a>(&'a self, current: Option<&'a OAuthToken>) -> BoxFuture<'a, Result<OAuthToken>> {
+        fn obtain<'a>(
+            &'a self,
+            current: Option<&'a OAuthToken>,
+        ) -> BoxFuture<'a, Result<OAuthToken>> {
             Box::pin(async move {
                 let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
                 let refresh = current.and_then(|t| t.refresh_token.as_ref()).unwrap();
-                assert_eq!(refresh.expose(), format!("refresh-{}", n - 1), "a rotated refresh token was used twice");
+                assert_eq!(
+                    refresh.expose(),
+                    format!("refresh-{}", n - 1),
+                    "a rotated refresh token was used twice"
+                );
                 tokio::task::yield_now().await;
                 Ok(OAuthToken::new(
                     format!("access-{n}"),
@@ -370,7 +385,10 @@ mod tests {
     async fn fifty_concurrent_calls_renew_once_and_the_rotated_token_is_stored_first() {
         let store = Arc::new(MemoryTokenStore::with(expired()));
         let calls = Arc::new(AtomicUsize::new(0));
-        let core = Arc::new(CredentialCore::new(store.clone(), Some(Arc::new(Counting(calls.clone())))));
+        let core = Arc::new(CredentialCore::new(
+            store.clone(),
+            Some(Arc::new(Counting(calls.clone()))),
+        ));
         let tasks: Vec<_> = (0..50)
             .map(|_| {
                 let core = core.clone();
@@ -390,7 +408,12 @@ mod tests {
         let store = Arc::new(MemoryTokenStore::with(expired()));
         let calls = Arc::new(AtomicUsize::new(0));
         let cores: Vec<_> = (0..8)
-            .map(|_| Arc::new(CredentialCore::new(store.clone(), Some(Arc::new(Counting(calls.clone()))))))
+            .map(|_| {
+                Arc::new(CredentialCore::new(
+                    store.clone(),
+                    Some(Arc::new(Counting(calls.clone()))),
+                ))
+            })
             .collect();
         let tasks: Vec<_> = cores
             .iter()
@@ -402,7 +425,11 @@ mod tests {
         for t in tasks {
             assert_eq!(t.await.unwrap().expose(), "access-1");
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "one renewal for eight clients");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one renewal for eight clients"
+        );
     }
 
     #[tokio::test]
@@ -414,7 +441,10 @@ mod tests {
         let old = core.stamp();
         let (_, new) = core.access_token().await.unwrap();
         assert_ne!(old, new);
-        assert!(core.renew_after_unauthorized(old).await.unwrap(), "replay with the new token");
+        assert!(
+            core.renew_after_unauthorized(old).await.unwrap(),
+            "replay with the new token"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(core.renew_after_unauthorized(new).await.unwrap());
         assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -431,7 +461,11 @@ mod tests {
         fn load(&self) -> BoxFuture<'_, Result<Option<StoredToken>>> {
             self.inner.load()
         }
-        fn save<'a>(&'a self, token: &'a OAuthToken, expected: Option<u64>) -> BoxFuture<'a, Result<SaveOutcome>> {
+        fn save<'a>(
+            &'a self,
+            token: &'a OAuthToken,
+            expected: Option<u64>,
+        ) -> BoxFuture<'a, Result<SaveOutcome>> {
             if self.failing.load(Ordering::SeqCst) {
                 return Box::pin(async { Err(Error::Config("disk full".into())) });
             }
@@ -453,7 +487,11 @@ mod tests {
         let calls = Arc::new(AtomicUsize::new(0));
         let core = CredentialCore::new(store.clone(), Some(Arc::new(Counting(calls.clone()))));
         assert_eq!(core.access_token().await.unwrap().0.expose(), "access-1");
-        assert_eq!(core.access_token().await.unwrap().0.expose(), "access-1", "no second renewal");
+        assert_eq!(
+            core.access_token().await.unwrap().0.expose(),
+            "access-1",
+            "no second renewal"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         store.failing.store(false, Ordering::SeqCst);
         core.token().await.unwrap();

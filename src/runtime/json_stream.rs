@@ -32,7 +32,10 @@ pub(crate) fn seek(body: &[u8], path: &[&str]) -> Option<String> {
 
     impl<'de> DeserializeSeed<'de> for Seek<'_, '_> {
         type Value = ();
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        fn deserialize<D: serde::Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> std::result::Result<(), D::Error> {
             if self.path.is_empty() {
                 *self.out = Some(serde::Deserialize::deserialize(d)?);
                 return Ok(());
@@ -61,7 +64,10 @@ pub(crate) fn seek(body: &[u8], path: &[&str]) -> Option<String> {
             }
             Ok(())
         }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<(), A::Error> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             Ok(())
         }
@@ -90,7 +96,11 @@ pub(crate) fn seek(body: &[u8], path: &[&str]) -> Option<String> {
     }
     let mut out = None;
     let mut de = serde_json::Deserializer::from_slice(body);
-    let _ = (Seek { path, out: &mut out }).deserialize(&mut de);
+    let _ = (Seek {
+        path,
+        out: &mut out,
+    })
+    .deserialize(&mut de);
     match out? {
         serde_json::Value::Null => None,
         serde_json::Value::String(s) => Some(s),
@@ -389,12 +399,18 @@ mod tests {
     #[test]
     fn seek_finds_a_value_by_path_wherever_it_is_and_stops_there() {
         let body = br#"{"items":[{"a":{"pages":1}}],"pages":{"next_page":"https://x/p/2","n":3},"@odata.nextLink":"u"} oops"#;
-        assert_eq!(seek(body, &["pages", "next_page"]).as_deref(), Some("https://x/p/2"));
+        assert_eq!(
+            seek(body, &["pages", "next_page"]).as_deref(),
+            Some("https://x/p/2")
+        );
         assert_eq!(seek(body, &["pages", "n"]).as_deref(), Some("3"));
         assert_eq!(seek(body, &["@odata.nextLink"]).as_deref(), Some("u"));
         assert_eq!(seek(body, &["pages", "missing"]), None);
         assert_eq!(seek(br#"{"next":null}"#, &["next"]), None);
-        assert_eq!(seek(br#"{"meta":{"has_more":false}}"#, &["meta", "has_more"]).as_deref(), Some("false"));
+        assert_eq!(
+            seek(br#"{"meta":{"has_more":false}}"#, &["meta", "has_more"]).as_deref(),
+            Some("false")
+        );
         assert_eq!(seek(b"[1,2]", &["next"]), None);
         assert_eq!(seek(b"not json", &["next"]), None);
     }
@@ -406,7 +422,10 @@ mod tests {
             .try_collect::<Vec<_>>()
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::TooLarge { limit: 4096, .. }), "{err:?}");
+        assert!(
+            matches!(err, Error::TooLarge { limit: 4096, .. }),
+            "{err:?}"
+        );
     }
 
     use futures::{StreamExt, TryStreamExt, stream};
@@ -494,7 +513,8 @@ mod tests {
         let item = r#"{"id":7,"note":"0123456789012345678901234567890123456789"}"#;
         let n = 20_000;
         let body = format!("[{}]", vec![item; n].join(","));
-        let mut items = ArrayItems::<Item>::from_stream(chunked(&body, 1024), "list_items", 1 << 20);
+        let mut items =
+            ArrayItems::<Item>::from_stream(chunked(&body, 1024), "list_items", 1 << 20);
         let mut count = 0;
         let mut max_buf = 0;
         while let Some(i) = items.next().await {

@@ -22,6 +22,8 @@ pub(crate) mod response;
 pub mod retry;
 mod secret;
 pub(crate) mod send;
+#[cfg(test)]
+mod shared_store_tests;
 pub mod spec;
 mod time;
 pub mod token_store;
@@ -61,7 +63,8 @@ pub(crate) struct ApiProfile {
     pub(crate) formats: &'static [(&'static str, FormatCheck)],
     /// Checks that no schema can state (an end after a start), run before
     /// a request of `op` is sent, on its query pairs and JSON body.
-    pub(crate) check: fn(&spec::Operation, &[(String, String)], Option<&serde_json::Value>) -> crate::Result<()>,
+    pub(crate) check:
+        fn(&spec::Operation, &[(String, String)], Option<&serde_json::Value>) -> crate::Result<()>,
     /// Which answers are worth sending again.
     pub(crate) classify: Classify,
 }
@@ -230,7 +233,11 @@ pub(crate) fn parse_base_url(api: &str, field: &str, raw: &str) -> crate::Result
         .filter(|u| {
             matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none()
         })
-        .ok_or_else(|| crate::Error::Config(format!("{api}: {field} `{raw}` is not an http or https URL")))
+        .ok_or_else(|| {
+            crate::Error::Config(format!(
+                "{api}: {field} `{raw}` is not an http or https URL"
+            ))
+        })
 }
 
 /// The most bytes of one answer (or one item of a streamed list) a client

@@ -57,8 +57,10 @@ impl OAuthToken {
     /// True when the access token has expired (or expires within `margin`).
     pub fn expires_within(&self, margin: Duration) -> bool {
         let margin = chrono::Duration::from_std(margin.min(MAX_EXPIRES_IN)).unwrap_or_default();
-        self.expires_at
-            .is_some_and(|at| at.checked_sub_signed(margin).is_none_or(|t| t <= Utc::now()))
+        self.expires_at.is_some_and(|at| {
+            at.checked_sub_signed(margin)
+                .is_none_or(|t| t <= Utc::now())
+        })
     }
 }
 
@@ -238,11 +240,19 @@ impl RefreshToken {
 impl Grant for RefreshToken {
     fn obtain<'a>(&'a self, current: Option<&'a OAuthToken>) -> BoxFuture<'a, Result<OAuthToken>> {
         Box::pin(async move {
-            let refresh = current.and_then(|t| t.refresh_token.as_ref()).ok_or_else(|| {
-                Error::auth(AuthErrorKind::Expired, "no refresh token to renew the access token with")
-            })?;
+            let refresh = current
+                .and_then(|t| t.refresh_token.as_ref())
+                .ok_or_else(|| {
+                    Error::auth(
+                        AuthErrorKind::Expired,
+                        "no refresh token to renew the access token with",
+                    )
+                })?;
             self.endpoint
-                .request(&[("grant_type", "refresh_token"), ("refresh_token", refresh.expose())])
+                .request(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.expose()),
+                ])
                 .await
         })
     }
@@ -261,10 +271,15 @@ mod tests {
         for secs in [i64::MIN, -1, 0, 3600, 10_000_000_000_000, i64::MAX] {
             let t = OAuthToken::new("a", None, Some(expires_in_secs(secs)));
             let at = t.expires_at.unwrap();
-            assert!(at <= Utc::now() + chrono::Duration::days(3651), "{secs}: {at}");
+            assert!(
+                at <= Utc::now() + chrono::Duration::days(3651),
+                "{secs}: {at}"
+            );
             let _ = t.expires_within(Duration::MAX);
             let _ = t.expires_within(Duration::ZERO);
         }
-        assert!(OAuthToken::new("a", None, Some(expires_in_secs(-5))).expires_within(Duration::ZERO));
+        assert!(
+            OAuthToken::new("a", None, Some(expires_in_secs(-5))).expires_within(Duration::ZERO)
+        );
     }
 }

@@ -92,7 +92,10 @@ enum Body {
 impl Pager {
     fn new(runtime: Runtime, first: reqwest::Request, op: &'static Operation) -> Result<Self> {
         let paging = op.pagination.ok_or_else(|| {
-            Error::Config(format!("{} has no x-specbound-pagination in its spec", op.id))
+            Error::Config(format!(
+                "{} has no x-specbound-pagination in its spec",
+                op.id
+            ))
         })?;
         Ok(Pager {
             runtime,
@@ -104,7 +107,11 @@ impl Pager {
 
     /// Starts fetching the page at `cursor`, asking for no more than
     /// `wanted` items where the API has a page-size parameter.
-    fn fetch(&self, cursor: Option<&str>, wanted: Option<u64>) -> BoxFuture<'static, Result<Fetched>> {
+    fn fetch(
+        &self,
+        cursor: Option<&str>,
+        wanted: Option<u64>,
+    ) -> BoxFuture<'static, Result<Fetched>> {
         let built = self.request(cursor, wanted);
         let runtime = self.runtime.clone();
         let paging = self.paging;
@@ -142,13 +149,15 @@ impl Pager {
                 });
             }
             let limit = runtime.max_response_size();
-            let raw = super::send::read_body(response, limit).await.map_err(|e| match e {
-                super::send::ReadError::Transport(e) => Error::transport(page_op.id, e),
-                super::send::ReadError::TooLarge => Error::TooLarge {
-                    operation: page_op.id,
-                    limit,
-                },
-            })?;
+            let raw = super::send::read_body(response, limit)
+                .await
+                .map_err(|e| match e {
+                    super::send::ReadError::Transport(e) => Error::transport(page_op.id, e),
+                    super::send::ReadError::TooLarge => Error::TooLarge {
+                        operation: page_op.id,
+                        limit,
+                    },
+                })?;
             let (next, then_fail) = next_of(&runtime, &paging, &raw);
             let resume = match (&next, paging.resume.is_empty()) {
                 (None, false) => seek(&raw, paging.resume),
@@ -173,7 +182,9 @@ impl Pager {
                 check_trusted(&self.runtime, &url)?;
                 let mut request = reqwest::Request::new(reqwest::Method::GET, url);
                 if let Some(accept) = self.first.headers().get(http::header::ACCEPT) {
-                    request.headers_mut().insert(http::header::ACCEPT, accept.clone());
+                    request
+                        .headers_mut()
+                        .insert(http::header::ACCEPT, accept.clone());
                 }
                 request
             }
@@ -204,7 +215,10 @@ impl Pager {
 
     fn clone_first(&self) -> Result<reqwest::Request> {
         self.first.try_clone().ok_or_else(|| {
-            Error::Config(format!("{}: a list request with a streamed body cannot be paged", self.op.id))
+            Error::Config(format!(
+                "{}: a list request with a streamed body cannot be paged",
+                self.op.id
+            ))
         })
     }
 }
@@ -224,7 +238,12 @@ fn next_of(runtime: &Runtime, paging: &Pagination, raw: &[u8]) -> (Option<String
                 Ok(()) => (Some(link), None),
                 Err(e) => (None, Some(e)),
             },
-            Err(_) => (None, Some(Error::Protocol(format!("the next link `{link}` is not a URL")))),
+            Err(_) => (
+                None,
+                Some(Error::Protocol(format!(
+                    "the next link `{link}` is not a URL"
+                ))),
+            ),
         },
         (next, _) => (next, None),
     }
@@ -496,7 +515,10 @@ impl<P: Page> Stream for Paginated<P> {
                         this.state = State::Reading(match page.body {
                             Body::Whole(raw) => Items::Pending(raw),
                             Body::Streamed(response) => {
-                                let limit = this.pager.as_ref().map_or(usize::MAX, |p| p.runtime.max_response_size());
+                                let limit = this
+                                    .pager
+                                    .as_ref()
+                                    .map_or(usize::MAX, |p| p.runtime.max_response_size());
                                 let op = this.pager.as_ref().map_or("list", |p| p.op.id);
                                 Items::Streamed(ArrayItems::new(response, op, limit))
                             }
@@ -518,7 +540,8 @@ impl<P: Page> Stream for Paginated<P> {
                             let raw = std::mem::take(raw);
                             match this.decode_page(raw) {
                                 Ok(decoded) => {
-                                    this.state = State::Reading(Items::Decoded(decoded.into_iter()));
+                                    this.state =
+                                        State::Reading(Items::Decoded(decoded.into_iter()));
                                     continue;
                                 }
                                 Err(e) => Poll::Ready(Some(Err(e))),
@@ -619,7 +642,12 @@ impl<P: Page> PageStream<P> {
                 Err(e) => return Some((Err(e), walk)),
             };
             let Body::Whole(raw) = fetched.body else {
-                return Some((Err(Error::Config("a bare array has no pages; use stream()".into())), walk));
+                return Some((
+                    Err(Error::Config(
+                        "a bare array has no pages; use stream()".into(),
+                    )),
+                    walk,
+                ));
             };
             let page: P = match Error::decode_json(walk.pager.op.id, &raw) {
                 Ok(p) => p,

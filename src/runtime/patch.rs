@@ -75,7 +75,6 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Patch<T> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,11 @@ pub trait RateLimiter: fmt::Debug + Send + Sync {
     /// Waits (through `sleep`) until a request of `operation` may be sent,
     /// or fails with [`Error::RateLimited`](crate::Error::RateLimited) when
     /// waiting would pass the limiter's budget.
-    fn acquire<'a>(&'a self, operation: &'a str, sleep: &'a Sleep) -> BoxFuture<'a, crate::Result<()>>;
+    fn acquire<'a>(
+        &'a self,
+        operation: &'a str,
+        sleep: &'a Sleep,
+    ) -> BoxFuture<'a, crate::Result<()>>;
 
     /// Sees the status and headers of every response to `operation`.
     fn observe(&self, _operation: &str, _status: StatusCode, _headers: &HeaderMap) {}
@@ -75,7 +79,11 @@ impl RequestInterval {
 }
 
 impl RateLimiter for RequestInterval {
-    fn acquire<'a>(&'a self, _operation: &'a str, sleep: &'a Sleep) -> BoxFuture<'a, crate::Result<()>> {
+    fn acquire<'a>(
+        &'a self,
+        _operation: &'a str,
+        sleep: &'a Sleep,
+    ) -> BoxFuture<'a, crate::Result<()>> {
         let booked = self.book(Instant::now());
         Box::pin(async move {
             let Some(wait) = booked else {
@@ -105,12 +113,16 @@ mod tests {
         assert_eq!(limiter.book(now), Some(Duration::from_millis(100)));
         assert_eq!(limiter.book(now), Some(Duration::from_millis(200)));
         // After a quiet period the next request goes at once.
-        assert_eq!(limiter.book(now + Duration::from_secs(5)), Some(Duration::ZERO));
+        assert_eq!(
+            limiter.book(now + Duration::from_secs(5)),
+            Some(Duration::ZERO)
+        );
     }
 
     #[tokio::test]
     async fn a_wait_over_the_budget_is_refused_with_the_budget_error() {
-        let limiter = RequestInterval::new(Duration::from_millis(100)).budget(Duration::from_millis(150));
+        let limiter =
+            RequestInterval::new(Duration::from_millis(100)).budget(Duration::from_millis(150));
         let sleep = Sleep::new(|_| Box::pin(async {}));
         for _ in 0..2 {
             limiter.acquire("list_x", &sleep).await.unwrap();

@@ -85,7 +85,10 @@ impl RawRequest {
             None => {
                 self.request = Err(Error::invalid(
                     "operation",
-                    format!("`{id}` is not an operation of the {} spec", self.runtime.api()),
+                    format!(
+                        "`{id}` is not an operation of the {} spec",
+                        self.runtime.api()
+                    ),
                 ))
             }
         }

@@ -151,7 +151,9 @@ pub(crate) fn standard(outcome: Outcome) -> Class {
             honour_retry_after: true,
         },
         Outcome::Status(
-            StatusCode::INTERNAL_SERVER_ERROR | StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT,
+            StatusCode::INTERNAL_SERVER_ERROR
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::GATEWAY_TIMEOUT,
         ) => Class::IfIdempotent {
             honour_retry_after: false,
         },
@@ -220,11 +222,20 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         if !(secs >= 0.0) {
             return None; // negative or NaN
         }
-        return Some(Duration::try_from_secs_f64(secs).map_or(MAX_RETRY_AFTER, |d| d.min(MAX_RETRY_AFTER)));
+        return Some(
+            Duration::try_from_secs_f64(secs).map_or(MAX_RETRY_AFTER, |d| d.min(MAX_RETRY_AFTER)),
+        );
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let delta = when.with_timezone(&chrono::Utc).signed_duration_since(chrono::Utc::now());
-    Some(delta.to_std().unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER))
+    let delta = when
+        .with_timezone(&chrono::Utc)
+        .signed_duration_since(chrono::Utc::now());
+    Some(
+        delta
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
 }
 
 /// How the runtime waits between attempts. Tests pass a recorder, so no test
@@ -282,7 +293,15 @@ mod tests {
         waited: Duration,
         jitter: f64,
     ) -> Decision {
-        super::decide(p, attempt, standard(outcome), retry_after, idempotent, waited, jitter)
+        super::decide(
+            p,
+            attempt,
+            standard(outcome),
+            retry_after,
+            idempotent,
+            waited,
+            jitter,
+        )
     }
 
     fn secs(s: u64) -> Duration {
@@ -441,12 +460,23 @@ mod tests {
             assert_eq!(retry_after(&h), want, "{raw}");
         }
         // Not even text.
-        h.insert(RETRY_AFTER, http::HeaderValue::from_bytes(b"\xff\xfe").unwrap());
+        h.insert(
+            RETRY_AFTER,
+            http::HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
+        );
         assert_eq!(retry_after(&h), None);
         // A capped wait still ends a call whose budget it passes.
         let p = RetryPolicy::standard();
         assert_eq!(
-            decide(&p, 1, Outcome::Status(BUSY), Some(MAX_RETRY_AFTER), true, secs(0), 0.0),
+            decide(
+                &p,
+                1,
+                Outcome::Status(BUSY),
+                Some(MAX_RETRY_AFTER),
+                true,
+                secs(0),
+                0.0
+            ),
             Decision::GiveUp
         );
     }

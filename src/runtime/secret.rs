@@ -61,7 +61,6 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,8 +11,8 @@ use tracing::Instrument as _;
 use super::Runtime;
 use super::retry::{Decision, Outcome, decide, retry_after};
 use super::spec::Operation;
-use crate::error::{ApiError, Error, MESSAGE_EXCERPT, excerpt};
 use crate::Result;
+use crate::error::{ApiError, Error, MESSAGE_EXCERPT, excerpt};
 
 /// How much of an error answer is read for its message; the rest is dropped.
 pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -70,7 +70,11 @@ impl Runtime {
     }
 
     /// Sends `request` as `call` says.
-    pub(crate) async fn call(&self, mut request: reqwest::Request, call: Call) -> Result<reqwest::Response> {
+    pub(crate) async fn call(
+        &self,
+        mut request: reqwest::Request,
+        call: Call,
+    ) -> Result<reqwest::Response> {
         if call.check
             && let Some(op) = call.spec
         {
@@ -121,7 +125,9 @@ impl Runtime {
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         let body = match (op.body, request.body().and_then(|b| b.as_bytes())) {
-            (Some(b), Some(bytes)) if b.media.contains("json") => serde_json::from_slice(bytes).ok(),
+            (Some(b), Some(bytes)) if b.media.contains("json") => {
+                serde_json::from_slice(bytes).ok()
+            }
             _ => None,
         };
         super::validate::request(
@@ -151,7 +157,11 @@ impl Runtime {
 
     /// Every attempt of one call: credentials, pacing, sending, one renewal
     /// after a 401, and retries as the policy and the API's classifier say.
-    async fn attempts(&self, mut request: reqwest::Request, call: Call) -> Result<reqwest::Response> {
+    async fn attempts(
+        &self,
+        mut request: reqwest::Request,
+        call: Call,
+    ) -> Result<reqwest::Response> {
         let started = Instant::now();
         let with_credentials = call.credentials && self.is_trusted(request.url());
         let mut attempt = 1;
@@ -164,7 +174,9 @@ impl Runtime {
                 self.pace(call).await?;
                 break self.send_once(request, call).await;
             };
-            let stamp = self.authorize(&mut this_try, call, with_credentials).await?;
+            let stamp = self
+                .authorize(&mut this_try, call, with_credentials)
+                .await?;
             self.pace(call).await?;
             let mut result = self.send_once(this_try, call).await;
             if let (Ok(r), Some(auth), true, false) =
@@ -173,7 +185,9 @@ impl Runtime {
             {
                 renewed = true;
                 let response = result.map_err(|e| Error::transport(call.operation, e))?;
-                let (response, body) = self.read_limited(response, ERROR_BODY_LIMIT, call.operation).await?;
+                let (response, body) = self
+                    .read_limited(response, ERROR_BODY_LIMIT, call.operation)
+                    .await?;
                 result = Ok(response);
                 if auth
                     .renew_after_unauthorized(call.operation, &body, stamp)
@@ -214,11 +228,20 @@ impl Runtime {
             ) {
                 Decision::Done => break result,
                 Decision::GiveUp => {
-                    tracing::warn!(attempt, ?outcome, "giving up: retry attempts or wait budget spent");
+                    tracing::warn!(
+                        attempt,
+                        ?outcome,
+                        "giving up: retry attempts or wait budget spent"
+                    );
                     break result;
                 }
                 Decision::Retry(wait) => {
-                    tracing::debug!(attempt, ?outcome, wait_ms = wait.as_millis() as u64, "retrying");
+                    tracing::debug!(
+                        attempt,
+                        ?outcome,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying"
+                    );
                     self.sleep().sleep(wait).await;
                     waited += wait;
                     attempt += 1;
@@ -409,7 +432,10 @@ pub(crate) async fn read_body(
 }
 
 /// At most `limit` bytes of the body; the rest is not read.
-async fn read_prefix(mut response: reqwest::Response, limit: usize) -> reqwest::Result<bytes::Bytes> {
+async fn read_prefix(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> reqwest::Result<bytes::Bytes> {
     let mut out = bytes::BytesMut::new();
     while out.len() < limit {
         let Some(chunk) = response.chunk().await? else {
@@ -449,7 +475,8 @@ fn record_operation(api: &str, operation: &str) {
     let log = LOG.get_or_init(|| {
         let dir = std::env::var_os("SPECBOUND_OPERATION_LOG")?;
         let _ = std::fs::create_dir_all(&dir);
-        let path = std::path::Path::new(&dir).join(format!("operations-{}.log", std::process::id()));
+        let path =
+            std::path::Path::new(&dir).join(format!("operations-{}.log", std::process::id()));
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)

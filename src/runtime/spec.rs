@@ -149,7 +149,10 @@ impl Operation {
     pub fn render_path(&self, values: &[(&str, &str)]) -> String {
         let mut path = self.path.to_string();
         for (name, value) in values {
-            path = path.replace(&format!("{{{name}}}"), &progenitor_client::encode_path(value));
+            path = path.replace(
+                &format!("{{{name}}}"),
+                &progenitor_client::encode_path(value),
+            );
         }
         path
     }

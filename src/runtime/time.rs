@@ -125,7 +125,6 @@ impl<'de> serde::Deserialize<'de> for UtcDateTime {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,7 +121,8 @@ impl MemoryTokenStore {
     /// A store holding `token` (version 1).
     pub fn with(token: OAuthToken) -> Self {
         let store = Self::default();
-        *store.slot.write().unwrap_or_else(|e| e.into_inner()) = Some(StoredToken { token, version: 1 });
+        *store.slot.write().unwrap_or_else(|e| e.into_inner()) =
+            Some(StoredToken { token, version: 1 });
         store.last_version.store(1, Ordering::SeqCst);
         store
     }
@@ -210,7 +211,10 @@ impl FileTokenStore {
     }
 
     fn io_error(&self, what: &str, e: std::io::Error) -> Error {
-        Error::Config(format!("token store {}: cannot {what}: {e}", self.path.display()))
+        Error::Config(format!(
+            "token store {}: cannot {what}: {e}",
+            self.path.display()
+        ))
     }
 
     /// Reads the file (a file from before versions is version 0).
@@ -253,7 +257,8 @@ impl FileTokenStore {
             token: token.clone(),
         })
         .map_err(|e| Error::Config(format!("token store: {e}")))?;
-        write_private(&self.temp_path(), &self.path, &bytes).map_err(|e| self.io_error("write it", e))?;
+        write_private(&self.temp_path(), &self.path, &bytes)
+            .map_err(|e| self.io_error("write it", e))?;
         Ok(SaveOutcome::Saved { version })
     }
 
@@ -262,7 +267,11 @@ impl FileTokenStore {
     fn temp_path(&self) -> PathBuf {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        self.sibling(&format!(".{}.{n}.{:08x}.tmp", std::process::id(), fastrand::u32(..)))
+        self.sibling(&format!(
+            ".{}.{n}.{:08x}.tmp",
+            std::process::id(),
+            fastrand::u32(..)
+        ))
     }
 }
 
@@ -285,7 +294,8 @@ impl TokenStore for FileTokenStore {
         let store = self.clone();
         Box::pin(async move {
             blocking(move || {
-                let _write = lock_file(&store.sibling(".lock")).map_err(|e| store.io_error("lock it", e))?;
+                let _write =
+                    lock_file(&store.sibling(".lock")).map_err(|e| store.io_error("lock it", e))?;
                 match std::fs::remove_file(&store.path) {
                     Ok(()) => Ok(()),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -383,7 +393,10 @@ mod tests {
                 other => panic!("{other:?}"),
             }
             let stored = store.load().await.unwrap().unwrap();
-            assert_eq!((stored.version, stored.token.access_token.expose()), (2, "b"));
+            assert_eq!(
+                (stored.version, stored.token.access_token.expose()),
+                (2, "b")
+            );
             store.clear().await.unwrap();
             assert_eq!(store.load().await.unwrap(), None);
         }
@@ -395,7 +408,10 @@ mod tests {
         std::fs::write(&path, serde_json::to_vec(&token("old")).unwrap()).unwrap();
         let store = FileTokenStore::new(&path);
         let stored = store.load().await.unwrap().unwrap();
-        assert_eq!((stored.version, stored.token.access_token.expose()), (0, "old"));
+        assert_eq!(
+            (stored.version, stored.token.access_token.expose()),
+            (0, "old")
+        );
         assert_eq!(
             store.save(&token("new"), Some(0)).await.unwrap(),
             SaveOutcome::Saved { version: 1 }
@@ -410,10 +426,15 @@ mod tests {
         let mut tasks = Vec::new();
         for i in 0..200 {
             let store = if i % 2 == 0 { a.clone() } else { b.clone() };
-            tasks.push(tokio::spawn(async move { store.save(&token(&format!("t{i}")), None).await }));
+            tasks.push(tokio::spawn(async move {
+                store.save(&token(&format!("t{i}")), None).await
+            }));
         }
         for t in tasks {
-            assert!(matches!(t.await.unwrap().unwrap(), SaveOutcome::Saved { .. }));
+            assert!(matches!(
+                t.await.unwrap().unwrap(),
+                SaveOutcome::Saved { .. }
+            ));
         }
         let stored = a.load().await.unwrap().unwrap();
         assert_eq!(stored.version, 200, "every save counted once");
@@ -422,7 +443,8 @@ mod tests {
             .filter_map(|e| e.ok())
             .filter(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
-                name.starts_with(path.file_name().unwrap().to_str().unwrap()) && name.ends_with(".tmp")
+                name.starts_with(path.file_name().unwrap().to_str().unwrap())
+                    && name.ends_with(".tmp")
             })
             .collect();
         assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");

@@ -111,7 +111,11 @@ pub fn request(
             }
         }
     }
-    for p in op.parameters.iter().filter(|p| p.location == Location::Query) {
+    for p in op
+        .parameters
+        .iter()
+        .filter(|p| p.location == Location::Query)
+    {
         let values: Vec<&str> = query
             .iter()
             .filter(|(k, _)| k == p.name)
@@ -561,17 +565,49 @@ mod tests {
         assert!(check(json!({"slug": "a-b", "capacity": 256, "tags": ["x"]})).is_ok());
         let cases = [
             (json!({}), "body.slug", "is required"),
-            (json!({"slug": 5}), "body.slug", "must be string, not integer"),
+            (
+                json!({"slug": 5}),
+                "body.slug",
+                "must be string, not integer",
+            ),
             (json!({"slug": ""}), "body.slug", "must not be empty"),
             (json!({"slug": "abcdefghi"}), "body.slug", "at most 8"),
             (json!({"slug": "A!"}), "body.slug", "pattern"),
-            (json!({"slug": "a", "capacity": 257}), "body.capacity", "at most 256"),
-            (json!({"slug": "a", "capacity": 0}), "body.capacity", "at least 1"),
-            (json!({"slug": "a", "capacity": 1.5}), "body.capacity", "integer"),
-            (json!({"slug": "a", "tags": []}), "body.tags", "at least 1 items"),
-            (json!({"slug": "a", "tags": ["a", 2]}), "body.tags[1]", "string"),
-            (json!({"slug": "a", "when": "Mars/Base"}), "body.when", "time zone"),
-            (json!({"slug": "a", "extra": 1}), "body.extra", "not a known field"),
+            (
+                json!({"slug": "a", "capacity": 257}),
+                "body.capacity",
+                "at most 256",
+            ),
+            (
+                json!({"slug": "a", "capacity": 0}),
+                "body.capacity",
+                "at least 1",
+            ),
+            (
+                json!({"slug": "a", "capacity": 1.5}),
+                "body.capacity",
+                "integer",
+            ),
+            (
+                json!({"slug": "a", "tags": []}),
+                "body.tags",
+                "at least 1 items",
+            ),
+            (
+                json!({"slug": "a", "tags": ["a", 2]}),
+                "body.tags[1]",
+                "string",
+            ),
+            (
+                json!({"slug": "a", "when": "Mars/Base"}),
+                "body.when",
+                "time zone",
+            ),
+            (
+                json!({"slug": "a", "extra": 1}),
+                "body.extra",
+                "not a known field",
+            ),
         ];
         for (body, at, text) in cases {
             let v = check(body.clone()).expect_err(&body.to_string());
@@ -628,22 +664,47 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
-        let ok = request(&API, &op, Some("/bookings/abc"), &q(&[("flag", "true")]), None, &[]);
+        let ok = request(
+            &API,
+            &op,
+            Some("/bookings/abc"),
+            &q(&[("flag", "true")]),
+            None,
+            &[],
+        );
         assert!(ok.is_ok(), "{ok:?}");
-        let bad_path = request(&API, &op, Some("/bookings/AB"), &q(&[("flag", "true")]), None, &[]);
+        let bad_path = request(
+            &API,
+            &op,
+            Some("/bookings/AB"),
+            &q(&[("flag", "true")]),
+            None,
+            &[],
+        );
         assert_eq!(bad_path.unwrap_err().at, "slug");
         let missing = request(&API, &op, Some("/bookings/ab"), &[], None, &[]).unwrap_err();
-        assert_eq!((missing.at.as_str(), missing.problem), ("flag", Problem::Missing));
+        assert_eq!(
+            (missing.at.as_str(), missing.problem),
+            ("flag", Problem::Missing)
+        );
         let too_many = request(
             &API,
             &op,
             None,
-            &q(&[("flag", "false"), ("tag[]", "a"), ("tag[]", "b"), ("tag[]", "c")]),
+            &q(&[
+                ("flag", "false"),
+                ("tag[]", "a"),
+                ("tag[]", "b"),
+                ("tag[]", "c"),
+            ]),
             None,
             &[],
         )
         .unwrap_err();
-        assert!(too_many.reason().contains("at most 2 values"), "{too_many:?}");
+        assert!(
+            too_many.reason().contains("at most 2 values"),
+            "{too_many:?}"
+        );
         let not_bool = request(&API, &op, None, &q(&[("flag", "yes")]), None, &[]).unwrap_err();
         assert_eq!(not_bool.reason(), "must be boolean, not string");
     }

@@ -144,7 +144,9 @@ fn for_progenitor(spec: &serde_json::Value) -> serde_json::Value {
     fn strip(v: &mut serde_json::Value, top_level_component: bool) {
         match v {
             serde_json::Value::Object(map) => {
-                if !top_level_component && map.get("type").and_then(|t| t.as_str()) == Some("string") {
+                if !top_level_component
+                    && map.get("type").and_then(|t| t.as_str()) == Some("string")
+                {
                     for key in ["pattern", "minLength", "maxLength"] {
                         map.remove(key);
                     }

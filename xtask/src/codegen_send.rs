@@ -67,9 +67,11 @@ impl VisitMut for SendRewriter<'_> {
             if imp.trait_.is_some() {
                 continue;
             }
-            let Some(pos) = imp.items.iter().position(
-                |i| matches!(i, syn::ImplItem::Fn(f) if f.sig.ident == "send"),
-            ) else {
+            let Some(pos) = imp
+                .items
+                .iter()
+                .position(|i| matches!(i, syn::ImplItem::Fn(f) if f.sig.ident == "send"))
+            else {
                 continue;
             };
             let syn::ImplItem::Fn(send) = imp.items.remove(pos) else {
@@ -118,15 +120,22 @@ impl SendRewriter<'_> {
             .filter(|s| !quote!(#s).to_string().contains("\"api-version\""))
             .collect();
         let Some(syn::Stmt::Expr(syn::Expr::Match(matched), _)) = stmts.last() else {
-            return Err(format!("operation `{id}`: send() does not end with a match on the status"));
+            return Err(format!(
+                "operation `{id}`: send() does not end with a match on the status"
+            ));
         };
         let mut arms = Vec::new();
         for arm in &matched.arms {
             let body = &arm.body;
             let text = quote!(#body).to_string();
             let pat = &arm.pat;
-            let decoded = if text.contains("ResponseValue :: from_response") && !text.contains("ErrorResponse") {
-                quote!(crate::runtime::response::json(response, op, client.inner.max_response_size()).await)
+            let decoded = if text.contains("ResponseValue :: from_response")
+                && !text.contains("ErrorResponse")
+            {
+                quote!(
+                    crate::runtime::response::json(response, op, client.inner.max_response_size())
+                        .await
+                )
             } else if text.contains("ResponseValue :: empty") {
                 quote!(Ok(crate::runtime::response::empty(response)))
             } else if text.contains("ResponseValue :: stream") {

@@ -75,7 +75,10 @@ pub(crate) fn spec_module(
     }
     let schemas = table.emit();
     let wrappers = wrapper_conversions(spec);
-    let request_id = match spec.get("x-specbound-request-id-header").and_then(Value::as_str) {
+    let request_id = match spec
+        .get("x-specbound-request-id-header")
+        .and_then(Value::as_str)
+    {
         Some(h) => quote!(Some(#h)),
         None => quote!(None),
     };
@@ -112,7 +115,9 @@ pub(crate) fn spec_module(
         .filter_map(|(name, s)| {
             let scheme = match (s["type"].as_str(), s["scheme"].as_str(), s["in"].as_str()) {
                 (Some("http"), Some("basic"), _) => quote!(Scheme::Basic),
-                (Some("http"), _, _) | (Some("oauth2" | "openIdConnect"), _, _) => quote!(Scheme::Bearer),
+                (Some("http"), _, _) | (Some("oauth2" | "openIdConnect"), _, _) => {
+                    quote!(Scheme::Bearer)
+                }
                 (Some("apiKey"), _, Some("query")) => {
                     let n = s["name"].as_str().unwrap_or_default();
                     quote!(Scheme::QueryKey(#n))
@@ -270,9 +275,10 @@ fn operation(
         };
         let required = p["required"].as_bool().unwrap_or(false);
         let schema = table.index_of(&p["schema"], &format!("{id}.{name}"));
-        let default = match p["schema"].get("default").or_else(|| {
-            resolve(spec, &p["schema"]).get("default")
-        }) {
+        let default = match p["schema"]
+            .get("default")
+            .or_else(|| resolve(spec, &p["schema"]).get("default"))
+        {
             Some(d) => {
                 let text = d.to_string();
                 quote!(Some(#text))
@@ -319,7 +325,9 @@ fn operation(
     };
     let (pagination, paging) = match op.get("x-specbound-pagination") {
         Some(p) => {
-            let schema = response_media.map(|(_, s)| s).ok_or("a paginated operation must answer JSON")?;
+            let schema = response_media
+                .map(|(_, s)| s)
+                .ok_or("a paginated operation must answer JSON")?;
             let (tokens, paging) = pagination(spec, p, schema)?;
             (quote!(Some(#tokens)), Some(paging))
         }
@@ -368,7 +376,9 @@ fn pagination(
     p: &Value,
     response_schema: &Value,
 ) -> Result<(proc_macro2::TokenStream, Paging), String> {
-    let style_name = p["style"].as_str().ok_or("x-specbound-pagination needs a style")?;
+    let style_name = p["style"]
+        .as_str()
+        .ok_or("x-specbound-pagination needs a style")?;
     let style = match style_name {
         "single" => quote!(PageStyle::Single),
         "array" => quote!(PageStyle::Array),
@@ -393,8 +403,11 @@ fn pagination(
         }
         None => quote!(None),
     };
-    let (cursor_param, size_param, page_operation) =
-        (opt("cursor-param"), opt("size-param"), opt("page-operation"));
+    let (cursor_param, size_param, page_operation) = (
+        opt("cursor-param"),
+        opt("size-param"),
+        opt("page-operation"),
+    );
     let tokens = quote!(Pagination {
         style: #style,
         items: #items,
@@ -431,7 +444,9 @@ fn pagination(
         let page = resolve(spec, response_schema);
         let array = resolve(spec, &page["properties"][&items]);
         if array["type"] != "array" {
-            return Err(format!("pagination items `{items}` is not an array property"));
+            return Err(format!(
+                "pagination items `{items}` is not an array property"
+            ));
         }
         let ident = quote::format_ident!("{}", super::pascal_case(page_name));
         Paging {
@@ -505,7 +520,11 @@ impl<'a> SchemaTable<'a> {
             let i = self.index_of(s, name);
             return quote!(Kind::AllOf(&[#i]));
         }
-        for (key, variant) in [("allOf", quote!(AllOf)), ("oneOf", quote!(OneOf)), ("anyOf", quote!(OneOf))] {
+        for (key, variant) in [
+            ("allOf", quote!(AllOf)),
+            ("oneOf", quote!(OneOf)),
+            ("anyOf", quote!(OneOf)),
+        ] {
             if let Some(parts) = s.get(key).and_then(Value::as_array) {
                 let parts: Vec<u32> = parts
                     .iter()
@@ -610,7 +629,15 @@ impl<'a> SchemaTable<'a> {
     fn emit(self) -> Vec<proc_macro2::TokenStream> {
         self.entries
             .into_iter()
-            .map(|e| e.unwrap_or_else(|| quote!(Schema { name: "", nullable: true, kind: Kind::Any })))
+            .map(|e| {
+                e.unwrap_or_else(|| {
+                    quote!(Schema {
+                        name: "",
+                        nullable: true,
+                        kind: Kind::Any
+                    })
+                })
+            })
             .collect()
     }
 }

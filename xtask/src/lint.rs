@@ -197,8 +197,7 @@ fn pagination(spec: &Spec, op: &crate::spec::Operation<'_>, find: &mut Find<'_>)
         .map(|m| resolve(spec, &m["schema"]));
     let at = format!("{}/x-specbound-pagination", op.pointer);
     let Some(paging) = op.op.get("x-specbound-pagination") else {
-        let is_list = op.id().starts_with("list_")
-            || schema.is_some_and(|s| s["type"] == "array");
+        let is_list = op.id().starts_with("list_") || schema.is_some_and(|s| s["type"] == "array");
         if is_list {
             find(
                 at,
@@ -213,23 +212,39 @@ fn pagination(spec: &Spec, op: &crate::spec::Operation<'_>, find: &mut Find<'_>)
     };
     let style = paging["style"].as_str().unwrap_or_default();
     if !["single", "array", "next-link", "cursor"].contains(&style) {
-        find(at.clone(), "pagination", format!("`{}`: unknown style `{style}`", op.id()));
+        find(
+            at.clone(),
+            "pagination",
+            format!("`{}`: unknown style `{style}`", op.id()),
+        );
         return;
     }
     let Some(schema) = schema else {
-        find(at, "pagination", format!("`{}` pages but answers no JSON body", op.id()));
+        find(
+            at,
+            "pagination",
+            format!("`{}` pages but answers no JSON body", op.id()),
+        );
         return;
     };
     if style == "array" {
         if schema["type"] != "array" {
-            find(at, "pagination", format!("`{}`: style array needs an array answer", op.id()));
+            find(
+                at,
+                "pagination",
+                format!("`{}`: style array needs an array answer", op.id()),
+            );
         }
         return;
     }
     for key in ["items", "next", "has-more", "resume"] {
         let Some(pointer) = paging[key].as_str() else {
             if key == "items" || (key == "next" && style != "single") {
-                find(at.clone(), "pagination", format!("`{}`: style {style} needs `{key}`", op.id()));
+                find(
+                    at.clone(),
+                    "pagination",
+                    format!("`{}`: style {style} needs `{key}`", op.id()),
+                );
             }
             continue;
         };
@@ -237,12 +252,19 @@ fn pagination(spec: &Spec, op: &crate::spec::Operation<'_>, find: &mut Find<'_>)
             find(
                 format!("{at}/{key}"),
                 "pagination",
-                format!("`{}`: {key} `{pointer}` is not a property of its answer", op.id()),
+                format!(
+                    "`{}`: {key} `{pointer}` is not a property of its answer",
+                    op.id()
+                ),
             );
         }
     }
     if style == "cursor" && paging["cursor-param"].as_str().is_none() {
-        find(at, "pagination", format!("`{}`: style cursor needs `cursor-param`", op.id()));
+        find(
+            at,
+            "pagination",
+            format!("`{}`: style cursor needs `cursor-param`", op.id()),
+        );
     }
 }
 

@@ -227,7 +227,8 @@ fn coverage(args: &[String]) -> Result<(), String> {
     let mut sent: std::collections::BTreeMap<String, usize> = Default::default();
     for entry in std::fs::read_dir(dir).map_err(|e| format!("{dir}: {e}"))? {
         let path = entry.map_err(|e| e.to_string())?.path();
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         for line in text.lines() {
             *sent.entry(line.trim().to_string()).or_default() += 1;
         }
@@ -240,7 +241,10 @@ fn coverage(args: &[String]) -> Result<(), String> {
             .iter()
             .filter(|op| sent.contains_key(&format!("{api} {}", op.id())))
             .count();
-        println!("{api}: {covered} of {} operations sent by the tests", ops.len());
+        println!(
+            "{api}: {covered} of {} operations sent by the tests",
+            ops.len()
+        );
         missing.extend(
             ops.iter()
                 .map(|op| format!("{api} {}", op.id()))

@@ -45,7 +45,10 @@ pub(crate) fn render(root: &Path, apis: &[&str]) -> Result<String, String> {
             count += items.iter().map(count_pub_fns).sum::<usize>();
             for name in client_method_names(&items) {
                 if ops.contains(&name) {
-                    shadows.push(format!("{}: `{name}` is also an operation of spec/{api}.yaml", shown(root, file)));
+                    shadows.push(format!(
+                        "{}: `{name}` is also an operation of spec/{api}.yaml",
+                        shown(root, file)
+                    ));
                 }
             }
         }
@@ -82,7 +85,10 @@ pub(crate) fn render(root: &Path, apis: &[&str]) -> Result<String, String> {
 }
 
 fn shown(root: &Path, file: &Path) -> String {
-    file.strip_prefix(root).unwrap_or(file).display().to_string()
+    file.strip_prefix(root)
+        .unwrap_or(file)
+        .display()
+        .to_string()
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
@@ -114,7 +120,10 @@ fn is_pub(vis: &syn::Visibility) -> bool {
 }
 
 fn is_test_module(m: &syn::ItemMod) -> bool {
-    m.ident == "tests" || m.attrs.iter().any(|a| a.to_token_stream().to_string().contains("cfg (test)"))
+    m.ident == "tests"
+        || m.attrs
+            .iter()
+            .any(|a| a.to_token_stream().to_string().contains("cfg (test)"))
 }
 
 fn text(tokens: impl ToTokens) -> String {
@@ -205,7 +214,11 @@ fn describe(item: &syn::Item, indent: &str, private: &BTreeSet<String>, out: &mu
         syn::Item::Struct(s) if is_pub(&s.vis) => {
             out.push(format!("{indent}struct {}{}", s.ident, text(&s.generics)));
             for f in s.fields.iter().filter(|f| is_pub(&f.vis)) {
-                let name = f.ident.as_ref().map(|i| format!("{i}: ")).unwrap_or_default();
+                let name = f
+                    .ident
+                    .as_ref()
+                    .map(|i| format!("{i}: "))
+                    .unwrap_or_default();
                 out.push(format!("{indent}    {name}{}", text(&f.ty)));
             }
         }
@@ -225,14 +238,22 @@ fn describe(item: &syn::Item, indent: &str, private: &BTreeSet<String>, out: &mu
                 match i {
                     syn::TraitItem::Fn(f) => out.push(format!("{indent}    {}", signature(&f.sig))),
                     syn::TraitItem::Type(ty) => out.push(format!("{indent}    type {}", ty.ident)),
-                    syn::TraitItem::Const(c) => out.push(format!("{indent}    const {}: {}", c.ident, text(&c.ty))),
+                    syn::TraitItem::Const(c) => {
+                        out.push(format!("{indent}    const {}: {}", c.ident, text(&c.ty)))
+                    }
                     _ => {}
                 }
             }
         }
-        syn::Item::Type(t) if is_pub(&t.vis) => out.push(format!("{indent}type {} = {}", t.ident, text(&t.ty))),
-        syn::Item::Const(c) if is_pub(&c.vis) => out.push(format!("{indent}const {}: {}", c.ident, text(&c.ty))),
-        syn::Item::Static(s) if is_pub(&s.vis) => out.push(format!("{indent}static {}: {}", s.ident, text(&s.ty))),
+        syn::Item::Type(t) if is_pub(&t.vis) => {
+            out.push(format!("{indent}type {} = {}", t.ident, text(&t.ty)))
+        }
+        syn::Item::Const(c) if is_pub(&c.vis) => {
+            out.push(format!("{indent}const {}: {}", c.ident, text(&c.ty)))
+        }
+        syn::Item::Static(s) if is_pub(&s.vis) => {
+            out.push(format!("{indent}static {}: {}", s.ident, text(&s.ty)))
+        }
         syn::Item::Use(u) if is_pub(&u.vis) => {
             out.push(format!("{indent}use {}", text(&u.tree).replace(' ', "")))
         }

@@ -213,7 +213,10 @@ fn page_item(file: &syn::File, page: &str) -> String {
             }
             _ => None,
         })
-        .map_or_else(|| page.to_string(), |item| format!("{item} (pages of {page})"))
+        .map_or_else(
+            || page.to_string(),
+            |item| format!("{item} (pages of {page})"),
+        )
 }
 
 /// The component schema of an operation's error answers (its `ApiError::body`).
@@ -225,11 +228,17 @@ fn error_schema(spec: &Spec, op: &crate::spec::Operation<'_>) -> String {
         .filter(|(code, _)| code.starts_with('4') || code.starts_with('5'))
         .find_map(|(_, r)| {
             let r = match r.get("$ref").and_then(|v| v.as_str()) {
-                Some(reference) => reference.strip_prefix('#').and_then(|p| spec.doc.pointer(p))?,
+                Some(reference) => reference
+                    .strip_prefix('#')
+                    .and_then(|p| spec.doc.pointer(p))?,
                 None => r,
             };
             let schema = r["content"].as_object()?.values().next()?;
-            schema["schema"]["$ref"].as_str()?.rsplit('/').next().map(str::to_string)
+            schema["schema"]["$ref"]
+                .as_str()?
+                .rsplit('/')
+                .next()
+                .map(str::to_string)
         })
         .unwrap_or_default()
 }
