@@ -13,7 +13,9 @@ const APIS: &[&str] = &["timesync", "cronofy"];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=xtask/src/codegen.rs");
+    for source in ["codegen.rs", "codegen_send.rs", "codegen_tables.rs"] {
+        println!("cargo:rerun-if-changed=xtask/src/{source}");
+    }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     for api in APIS {
         if std::env::var_os(format!("CARGO_FEATURE_{}", api.to_uppercase())).is_none() {

@@ -47,7 +47,7 @@ async fn main() -> ExitCode {
 }
 
 async fn cronofy(base: &str) -> Result<usize, String> {
-    use specbound::cronofy::Client;
+    use specbound::cronofy::{Client, prelude::*};
     let cronofy = Client::builder()
         .base_url(base)
         .client_id("bench-client")
@@ -69,12 +69,12 @@ async fn cronofy(base: &str) -> Result<usize, String> {
 }
 
 async fn timesync(base: &str) -> Result<usize, String> {
-    use specbound::timesync::{AuthType, Client};
-    let ts = Client::new(&format!("{base}/v0")).map_err(|e| e.to_string())?;
+    use specbound::timesync::{AuthType, Client, prelude::*};
+    let ts = Client::connect(&format!("{base}/v0")).map_err(|e| e.to_string())?;
     ts.authenticate("benchuser", "benchpass", AuthType::Password)
         .await
         .map_err(|e| e.to_string())?;
-    let mut times = ts.times().stream();
+    let mut times = ts.list_times().stream();
     let mut count = 0;
     while let Some(time) = times.try_next().await.map_err(|e| e.to_string())? {
         std::hint::black_box(&time);

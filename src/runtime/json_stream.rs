@@ -113,6 +113,10 @@ pub(crate) struct ArrayItems<T> {
     operation: &'static str,
     /// The most bytes one item may take.
     limit: usize,
+    /// How long the server may send nothing while we wait for it.
+    idle: std::time::Duration,
+    /// Armed while waiting for the server; the clock runs only then.
+    silence: Option<Pin<Box<tokio::time::Sleep>>>,
     body: BoxStream<'static, reqwest::Result<Bytes>>,
     buf: Vec<u8>,
     /// Where scanning resumes in `buf`.
@@ -151,19 +155,28 @@ struct Scan {
 }
 
 impl<T> ArrayItems<T> {
-    /// The items of `response`'s array; an item over `limit` bytes is an error.
-    pub(crate) fn new(response: reqwest::Response, operation: &'static str, limit: usize) -> Self {
-        Self::from_stream(Box::pin(response.bytes_stream()), operation, limit)
+    /// The items of `response`'s array; an item over `limit` bytes is an
+    /// error, and so is a server silent for `idle` while we wait for it.
+    pub(crate) fn new(
+        response: reqwest::Response,
+        operation: &'static str,
+        limit: usize,
+        idle: std::time::Duration,
+    ) -> Self {
+        Self::from_stream(Box::pin(response.bytes_stream()), operation, limit, idle)
     }
 
     pub(crate) fn from_stream(
         body: BoxStream<'static, reqwest::Result<Bytes>>,
         operation: &'static str,
         limit: usize,
+        idle: std::time::Duration,
     ) -> Self {
         ArrayItems {
             operation,
             limit,
+            idle,
+            silence: None,
             body,
             buf: Vec::with_capacity(64 * 1024),
             at: 0,
@@ -377,13 +390,27 @@ impl<T: DeserializeOwned> Stream for ArrayItems<T> {
                 })));
             }
             match this.body.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    let idle = this.idle;
+                    let silence = this
+                        .silence
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                    if silence.as_mut().poll(cx).is_ready() {
+                        this.phase = Phase::Finished;
+                        return Poll::Ready(Some(Err(Error::Timeout {
+                            operation: this.operation,
+                            deadline: idle,
+                        })));
+                    }
+                    return Poll::Pending;
+                }
                 Poll::Ready(None) => this.body_done = true,
                 Poll::Ready(Some(Err(e))) => {
                     this.phase = Phase::Finished;
                     return Poll::Ready(Some(Err(Error::transport(this.operation, e))));
                 }
                 Poll::Ready(Some(Ok(chunk))) => {
+                    this.silence = None;
                     this.compact();
                     this.buf.extend_from_slice(&chunk);
                 }
@@ -418,10 +445,15 @@ mod tests {
     #[tokio::test]
     async fn an_item_larger_than_the_limit_is_an_error_not_a_growing_buffer() {
         let body = format!(r#"[{{"id":1,"note":"{}"}}]"#, "x".repeat(10_000));
-        let err = ArrayItems::<Item>::from_stream(chunked(&body, 512), "list_items", 4096)
-            .try_collect::<Vec<_>>()
-            .await
-            .unwrap_err();
+        let err = ArrayItems::<Item>::from_stream(
+            chunked(&body, 512),
+            "list_items",
+            4096,
+            std::time::Duration::from_secs(5),
+        )
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
         assert!(
             matches!(err, Error::TooLarge { limit: 4096, .. }),
             "{err:?}"
@@ -447,9 +479,14 @@ mod tests {
     }
 
     async fn decode<T: DeserializeOwned>(body: &str, size: usize) -> Result<Vec<T>> {
-        ArrayItems::<T>::from_stream(chunked(body, size), "list_items", 1 << 20)
-            .try_collect()
-            .await
+        ArrayItems::<T>::from_stream(
+            chunked(body, size),
+            "list_items",
+            1 << 20,
+            std::time::Duration::from_secs(5),
+        )
+        .try_collect()
+        .await
     }
 
     const BODY: &str = r#" [ {"id":1,"note":"a, \"quoted\" ] {tricky}"},
@@ -513,8 +550,12 @@ mod tests {
         let item = r#"{"id":7,"note":"0123456789012345678901234567890123456789"}"#;
         let n = 20_000;
         let body = format!("[{}]", vec![item; n].join(","));
-        let mut items =
-            ArrayItems::<Item>::from_stream(chunked(&body, 1024), "list_items", 1 << 20);
+        let mut items = ArrayItems::<Item>::from_stream(
+            chunked(&body, 1024),
+            "list_items",
+            1 << 20,
+            std::time::Duration::from_secs(5),
+        );
         let mut count = 0;
         let mut max_buf = 0;
         while let Some(i) = items.next().await {

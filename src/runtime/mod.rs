@@ -11,6 +11,8 @@
 pub mod auth;
 pub mod credentials;
 mod dates;
+#[cfg(test)]
+mod hostile_tests;
 pub(crate) mod json_path;
 pub(crate) mod json_stream;
 pub mod oauth;
@@ -251,7 +253,8 @@ pub(crate) struct Config {
     pub(crate) sleep: Sleep,
     pub(crate) rate_limiter: Option<Arc<dyn RateLimiter>>,
     pub(crate) http: Option<reqwest::Client>,
-    /// Connect timeout and idle (read) timeout of each request.
+    /// Connect timeout, and how long the server may stay silent while the
+    /// client waits for its answer or the next bytes of it.
     pub(crate) timeout: Duration,
     /// All attempts and waits of one call together.
     pub(crate) deadline: Option<Duration>,
@@ -276,8 +279,9 @@ impl Default for Config {
 
 impl Config {
     /// The HTTP client: the user's, or a new one with rustls and our
-    /// timeouts. The timeout is an idle timeout (no byte for that long), so
-    /// a long list read at the caller's pace does not fail.
+    /// connect timeout. The runtime keeps the idle timeout itself (the
+    /// server's silence while we wait, not the caller's pace), so a long
+    /// list read slowly does not fail.
     pub(crate) fn http_client(&self) -> crate::Result<reqwest::Client> {
         if let Some(http) = &self.http {
             return Ok(http.clone());
@@ -285,7 +289,6 @@ impl Config {
         tls::install_default_provider();
         reqwest::Client::builder()
             .connect_timeout(self.timeout)
-            .read_timeout(self.timeout)
             .user_agent(concat!("specbound/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| crate::Error::Config(format!("cannot build the HTTP client: {e}")))
@@ -335,8 +338,9 @@ macro_rules! common_builder_methods {
         }
 
         /// Connect timeout, and idle timeout of each request: how long the
-        /// client waits for the next bytes of an answer (default 30 s).
-        /// Ignored with [`http_client`](Self::http_client).
+        /// server may stay silent while the client waits for its answer or
+        /// its next bytes (default 30 s). The time a caller takes to read a
+        /// streamed list does not count.
         pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
             self.config.timeout = timeout;
             self

@@ -181,15 +181,22 @@ impl TokenEndpoint {
             .body(body)
             .send()
             .await?;
-        let answer: TokenAnswer = answer.json()?;
-        let expires_in = answer
-            .expires_in
-            .and_then(|n| n.as_f64())
-            .map(|secs| expires_in_secs(secs.clamp(i64::MIN as f64, i64::MAX as f64) as i64));
-        let mut token = OAuthToken::new(answer.access_token, answer.refresh_token, expires_in);
-        token.scope = answer.scope;
-        Ok(token)
+        token_answer("token endpoint", &answer.body)
     }
+}
+
+/// A token answer (RFC 6749 section 5.1) as a token: any `expires_in`
+/// (negative, fractional, huge) is clamped, never a panic.
+pub(crate) fn token_answer(operation: &'static str, body: &[u8]) -> Result<OAuthToken> {
+    let answer: TokenAnswer = Error::decode_json(operation, body)?;
+    let expires_in = answer
+        .expires_in
+        .and_then(|n| n.as_f64())
+        .filter(|secs| !secs.is_nan())
+        .map(|secs| expires_in_secs(secs.clamp(i64::MIN as f64, i64::MAX as f64) as i64));
+    let mut token = OAuthToken::new(answer.access_token, answer.refresh_token, expires_in);
+    token.scope = answer.scope;
+    Ok(token)
 }
 
 /// The client credentials grant (RFC 6749 section 4.4): a token for the

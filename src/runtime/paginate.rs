@@ -148,16 +148,7 @@ impl Pager {
                     resume: None,
                 });
             }
-            let limit = runtime.max_response_size();
-            let raw = super::send::read_body(response, limit)
-                .await
-                .map_err(|e| match e {
-                    super::send::ReadError::Transport(e) => Error::transport(page_op.id, e),
-                    super::send::ReadError::TooLarge => Error::TooLarge {
-                        operation: page_op.id,
-                        limit,
-                    },
-                })?;
+            let raw = runtime.read_answer(response, page_op.id).await?;
             let (next, then_fail) = next_of(&runtime, &paging, &raw);
             let resume = match (&next, paging.resume.is_empty()) {
                 (None, false) => seek(&raw, paging.resume),
@@ -315,7 +306,17 @@ pub struct Paginated<P: Page> {
     prefetch: bool,
     /// The next page, requested ahead: its cursor and its fetch.
     ahead: Option<(String, BoxFuture<'static, Result<Fetched>>)>,
+    /// The task fetching it, stopped if the stream is dropped first.
+    ahead_task: Option<tokio::task::AbortHandle>,
     current: Option<Current<P>>,
+}
+
+impl<P: Page> Drop for Paginated<P> {
+    fn drop(&mut self) {
+        if let Some(task) = self.ahead_task.take() {
+            task.abort();
+        }
+    }
 }
 
 impl<P: Page> Paginated<P> {
@@ -350,6 +351,7 @@ impl<P: Page> Paginated<P> {
             seen,
             prefetch: false,
             ahead: None,
+            ahead_task: None,
             current: None,
         }
     }
@@ -371,6 +373,7 @@ impl<P: Page> Paginated<P> {
             seen: RecentCursors::default(),
             prefetch: false,
             ahead: None,
+            ahead_task: None,
             current: None,
         }
     }
@@ -378,7 +381,9 @@ impl<P: Page> Paginated<P> {
     /// Requests the next page as soon as its link is known, while the
     /// current one is decoded and read (off by default). Draining is then
     /// faster, at the cost of one request ahead of what was read: a stream
-    /// dropped early has asked for a page it did not use.
+    /// dropped early has asked for a page it did not use. The page ahead is
+    /// read into memory on its own tokio task as soon as it arrives, so a
+    /// slow reader never makes it time out.
     pub fn prefetch(mut self, on: bool) -> Self {
         self.prefetch = on;
         self
@@ -440,9 +445,19 @@ impl<P: Page> Paginated<P> {
             self.then_fail = Some(repeated_cursor());
             return false;
         }
-        let mut fetch = pager.fetch(Some(&next), self.wanted());
-        // Poll once so that the request is queued; a page that is already
-        // there is kept as it is.
+        // The page ahead is fetched and read into memory on its own task,
+        // as soon as it arrives, however slowly this page is read: its
+        // request's deadline and idle timeout never run while it waits.
+        let task = tokio::spawn(pager.fetch(Some(&next), self.wanted()));
+        self.ahead_task = Some(task.abort_handle());
+        let mut fetch: BoxFuture<'static, Result<Fetched>> = async move {
+            task.await.unwrap_or_else(|e| {
+                Err(Error::Config(format!(
+                    "the page fetched ahead was lost: {e}"
+                )))
+            })
+        }
+        .boxed();
         if let Poll::Ready(page) = fetch.as_mut().poll(cx) {
             fetch = Box::pin(std::future::ready(page));
         }
@@ -515,12 +530,12 @@ impl<P: Page> Stream for Paginated<P> {
                         this.state = State::Reading(match page.body {
                             Body::Whole(raw) => Items::Pending(raw),
                             Body::Streamed(response) => {
-                                let limit = this
-                                    .pager
-                                    .as_ref()
-                                    .map_or(usize::MAX, |p| p.runtime.max_response_size());
+                                let (limit, idle) = this.pager.as_ref().map_or(
+                                    (usize::MAX, std::time::Duration::from_secs(30)),
+                                    |p| (p.runtime.max_response_size(), p.runtime.idle()),
+                                );
                                 let op = this.pager.as_ref().map_or("list", |p| p.op.id);
-                                Items::Streamed(ArrayItems::new(response, op, limit))
+                                Items::Streamed(ArrayItems::new(response, op, limit, idle))
                             }
                         });
                         if this.prefetch && this.start_ahead(cx) {

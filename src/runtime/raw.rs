@@ -179,16 +179,7 @@ impl RawRequest {
         let response = self.runtime.call(request, call).await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let limit = self.runtime.max_response_size();
-        let body = super::send::read_body(response, limit)
-            .await
-            .map_err(|e| match e {
-                super::send::ReadError::Transport(e) => Error::transport(call.operation, e),
-                super::send::ReadError::TooLarge => Error::TooLarge {
-                    operation: call.operation,
-                    limit,
-                },
-            })?;
+        let body = self.runtime.read_answer(response, call.operation).await?;
         Ok(RawResponse {
             operation: call.operation,
             status,

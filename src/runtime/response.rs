@@ -9,23 +9,15 @@ use super::spec::Operation;
 use crate::{Error, Result};
 
 /// The JSON body of `response` as `T` (read whole within the size limit
-/// unless the runtime already did).
+/// and the idle timeout, unless the runtime already did).
 pub(crate) async fn json<T: DeserializeOwned>(
     response: reqwest::Response,
     op: &'static Operation,
-    limit: usize,
+    runtime: &super::Runtime,
 ) -> Result<ResponseValue<T>> {
     let status = response.status();
     let headers = response.headers().clone();
-    let body = super::send::read_body(response, limit)
-        .await
-        .map_err(|e| match e {
-            super::send::ReadError::Transport(e) => Error::transport(op.id, e),
-            super::send::ReadError::TooLarge => Error::TooLarge {
-                operation: op.id,
-                limit,
-            },
-        })?;
+    let body = runtime.read_answer(response, op.id).await?;
     let inner = Error::decode_json(op.id, &body)?;
     Ok(ResponseValue::new(inner, status, headers))
 }

@@ -184,7 +184,7 @@ impl Runtime {
                 && r.status() == StatusCode::UNAUTHORIZED
             {
                 renewed = true;
-                let response = result.map_err(|e| Error::transport(call.operation, e))?;
+                let response = result.map_err(|e| e.into_error(call.operation, self.idle()))?;
                 let (response, body) = self
                     .read_limited(response, ERROR_BODY_LIMIT, call.operation)
                     .await?;
@@ -202,17 +202,20 @@ impl Runtime {
             // one lost before the answer (unless the caller reads it as it comes).
             result = match result {
                 Ok(r) if call.idempotent && call.mode == Mode::Whole && r.status().is_success() => {
-                    match self.read_whole(r, call.operation).await {
+                    match self.read_whole(r).await {
                         Ok(r) => Ok(r),
-                        Err(BodyError::Transport(e)) => Err(e),
-                        Err(BodyError::Typed(e)) => return Err(e),
+                        Err(ReadError::TooLarge) => {
+                            return Err(ReadError::TooLarge.into_error(call.operation, self));
+                        }
+                        Err(ReadError::Transport(e)) => Err(Failure::Transport(e)),
+                        Err(ReadError::Idle) => Err(Failure::Idle),
                     }
                 }
                 other => other,
             };
             let outcome = match &result {
                 Ok(r) => Outcome::Status(r.status()),
-                Err(e) if e.is_connect() => Outcome::ConnectFailed,
+                Err(Failure::Transport(e)) if e.is_connect() => Outcome::ConnectFailed,
                 Err(_) => Outcome::Interrupted,
             };
             let asked = result.as_ref().ok().and_then(|r| retry_after(r.headers()));
@@ -256,9 +259,29 @@ impl Runtime {
                 span.record("status", r.status().as_u16());
                 tracing::debug!(status = r.status().as_u16(), "response");
             }
-            Err(e) => tracing::debug!(error = %without_url(e), "request failed"),
+            Err(Failure::Transport(e)) => {
+                tracing::debug!(error = %without_url(e), "request failed")
+            }
+            Err(Failure::Idle) => tracing::debug!("no answer within the idle timeout"),
         }
-        result.map_err(|e| Error::transport(call.operation, e))
+        result.map_err(|e| e.into_error(call.operation, self.idle()))
+    }
+
+    /// How long the client waits for the server's next bytes.
+    pub(crate) fn idle(&self) -> Duration {
+        self.config().timeout
+    }
+
+    /// The whole body of a successful answer, within the size limit and
+    /// the idle timeout, as an error of `operation` otherwise.
+    pub(crate) async fn read_answer(
+        &self,
+        response: reqwest::Response,
+        operation: &'static str,
+    ) -> Result<bytes::Bytes> {
+        read_body(response, self.max_response_size(), self.idle())
+            .await
+            .map_err(|e| e.into_error(operation, self))
     }
 
     /// Waits for the rate limiter, which may refuse with its budget error.
@@ -282,31 +305,30 @@ impl Runtime {
         }
     }
 
+    /// Sends once; the answer's head must come within the idle timeout.
     async fn send_once(
         &self,
         request: reqwest::Request,
         call: Call,
-    ) -> reqwest::Result<reqwest::Response> {
-        let result = self.http().execute(request).await;
+    ) -> std::result::Result<reqwest::Response, Failure> {
+        let result = match tokio::time::timeout(self.idle(), self.http().execute(request)).await {
+            Ok(r) => r.map_err(Failure::Transport),
+            Err(_) => Err(Failure::Idle),
+        };
         if let (Some(limiter), Ok(r)) = (self.rate_limiter(), &result) {
             limiter.observe(call.operation, r.status(), r.headers());
         }
         result
     }
 
-    /// Reads a successful body whole (within the size limit) and rebuilds
-    /// the response around it.
+    /// Reads a successful body whole (within the size limit and the idle
+    /// timeout) and rebuilds the response around it.
     async fn read_whole(
         &self,
         response: reqwest::Response,
-        operation: &'static str,
-    ) -> std::result::Result<reqwest::Response, BodyError> {
-        let limit = self.config().max_response_size;
+    ) -> std::result::Result<reqwest::Response, ReadError> {
         let (head, response) = split(response);
-        let body = read_body(response, limit).await.map_err(|e| match e {
-            ReadError::Transport(e) => BodyError::Transport(e),
-            ReadError::TooLarge => BodyError::Typed(Error::TooLarge { operation, limit }),
-        })?;
+        let body = read_body(response, self.max_response_size(), self.idle()).await?;
         Ok(rebuild(head, body))
     }
 
@@ -319,16 +341,20 @@ impl Runtime {
         operation: &'static str,
     ) -> Result<(reqwest::Response, bytes::Bytes)> {
         let (head, response) = split(response);
-        let bytes = read_prefix(response, limit)
+        let bytes = read_prefix(response, limit, self.idle())
             .await
-            .map_err(|e| Error::transport(operation, e))?;
+            .map_err(|e| e.into_error(operation, self))?;
         Ok((rebuild(head, bytes.clone()), bytes))
     }
 
     /// A typed error for an error status: the API's own error body when it
     /// is one, else the status and an excerpt of the text; 429 is always
     /// [`Error::RateLimited`].
-    async fn error_answer(&self, response: reqwest::Response, operation: &'static str) -> Error {
+    pub(super) async fn error_answer(
+        &self,
+        response: reqwest::Response,
+        operation: &'static str,
+    ) -> Error {
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let request_id = self
@@ -337,9 +363,9 @@ impl Runtime {
             .and_then(|h| response.headers().get(h))
             .and_then(|v| v.to_str().ok())
             .map(|v| excerpt(v, 100));
-        let body = match read_prefix(response, ERROR_BODY_LIMIT).await {
+        let body = match read_prefix(response, ERROR_BODY_LIMIT, self.idle()).await {
             Ok(b) => b,
-            Err(e) => return Error::transport(operation, e),
+            Err(e) => return e.into_error(operation, self),
         };
         let details = (self.profile().error_body)(&body);
         if status == StatusCode::TOO_MANY_REQUESTS {
@@ -363,20 +389,63 @@ impl Runtime {
     }
 }
 
-/// Why a successful body could not be read whole.
-enum BodyError {
-    /// The connection failed: retried like a failed attempt.
+/// Why an attempt got no answer.
+enum Failure {
+    /// The connection failed.
     Transport(reqwest::Error),
-    /// Final: the body is too large.
-    Typed(Error),
+    /// The server sent nothing for the idle timeout.
+    Idle,
+}
+
+impl Failure {
+    fn into_error(self, operation: &'static str, idle: Duration) -> Error {
+        match self {
+            Failure::Transport(e) => Error::transport(operation, e),
+            Failure::Idle => Error::Timeout {
+                operation,
+                deadline: idle,
+            },
+        }
+    }
 }
 
 /// Why a body could not be read.
 pub(crate) enum ReadError {
     /// The connection failed.
     Transport(reqwest::Error),
+    /// The server sent nothing for the idle timeout.
+    Idle,
     /// It passed the size limit.
     TooLarge,
+}
+
+impl ReadError {
+    /// The error of `operation` this is.
+    pub(crate) fn into_error(self, operation: &'static str, runtime: &Runtime) -> Error {
+        match self {
+            ReadError::Transport(e) => Error::transport(operation, e),
+            ReadError::Idle => Error::Timeout {
+                operation,
+                deadline: runtime.idle(),
+            },
+            ReadError::TooLarge => Error::TooLarge {
+                operation,
+                limit: runtime.max_response_size(),
+            },
+        }
+    }
+}
+
+/// The next chunk of a body, waiting at most `idle` for the server (the
+/// time is the server's silence: the clock runs only while we wait).
+async fn next_chunk(
+    response: &mut reqwest::Response,
+    idle: Duration,
+) -> std::result::Result<Option<bytes::Bytes>, ReadError> {
+    match tokio::time::timeout(idle, response.chunk()).await {
+        Ok(chunk) => chunk.map_err(ReadError::Transport),
+        Err(_) => Err(ReadError::Idle),
+    }
 }
 
 /// A response's status, version and headers, to rebuild it around its body.
@@ -407,13 +476,14 @@ fn rebuild(head: Head, body: bytes::Bytes) -> reqwest::Response {
 pub(crate) async fn read_body(
     mut response: reqwest::Response,
     limit: usize,
+    idle: Duration,
 ) -> std::result::Result<bytes::Bytes, ReadError> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(ReadError::TooLarge);
     }
     let mut first: Option<bytes::Bytes> = None;
     let mut out = bytes::BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+    while let Some(chunk) = next_chunk(&mut response, idle).await? {
         let len = first.as_ref().map_or(0, |f| f.len()) + out.len() + chunk.len();
         if len > limit {
             return Err(ReadError::TooLarge);
@@ -435,10 +505,11 @@ pub(crate) async fn read_body(
 async fn read_prefix(
     mut response: reqwest::Response,
     limit: usize,
-) -> reqwest::Result<bytes::Bytes> {
+    idle: Duration,
+) -> std::result::Result<bytes::Bytes, ReadError> {
     let mut out = bytes::BytesMut::new();
     while out.len() < limit {
-        let Some(chunk) = response.chunk().await? else {
+        let Some(chunk) = next_chunk(&mut response, idle).await? else {
             break;
         };
         let room = limit - out.len();

@@ -132,10 +132,7 @@ impl SendRewriter<'_> {
             let decoded = if text.contains("ResponseValue :: from_response")
                 && !text.contains("ErrorResponse")
             {
-                quote!(
-                    crate::runtime::response::json(response, op, client.inner.max_response_size())
-                        .await
-                )
+                quote!(crate::runtime::response::json(response, op, &client.inner).await)
             } else if text.contains("ResponseValue :: empty") {
                 quote!(Ok(crate::runtime::response::empty(response)))
             } else if text.contains("ResponseValue :: stream") {
