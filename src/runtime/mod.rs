@@ -20,6 +20,8 @@ pub mod paginate;
 mod patch;
 pub mod rate_limit;
 pub mod raw;
+#[cfg(test)]
+mod raw_tests;
 pub(crate) mod response;
 pub mod retry;
 mod secret;
