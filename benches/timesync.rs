@@ -8,6 +8,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::TryStreamExt;
 use serde_json::json;
+use specbound::timesync::prelude::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -52,9 +53,9 @@ fn drain(c: &mut Criterion) {
     let mut group = c.benchmark_group("timesync");
     group.throughput(Throughput::Elements(ITEMS as u64));
     group.sample_size(20);
-    group.bench_function("times().stream() 10k", |b| {
+    group.bench_function("list_times().stream() 10k", |b| {
         b.to_async(&rt).iter(|| async {
-            let mut stream = client.times().stream();
+            let mut stream = client.list_times().stream();
             let mut n = 0;
             while let Some(t) = stream.try_next().await.unwrap() {
                 std::hint::black_box(&t);

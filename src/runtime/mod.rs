@@ -67,11 +67,15 @@ pub(crate) struct ApiProfile {
     pub(crate) formats: &'static [(&'static str, FormatCheck)],
     /// Checks that no schema can state (an end after a start), run before
     /// a request of `op` is sent, on its query pairs and JSON body.
-    pub(crate) check:
-        fn(&spec::Operation, &[(String, String)], Option<&serde_json::Value>) -> crate::Result<()>,
+    pub(crate) check: ApiCheck,
     /// Which answers are worth sending again.
     pub(crate) classify: Classify,
 }
+
+/// An API's own checks of a request of an operation: its query pairs and
+/// its JSON body.
+pub(crate) type ApiCheck =
+    fn(&spec::Operation, &[(String, String)], Option<&serde_json::Value>) -> crate::Result<()>;
 
 /// Shared state of one client: cheap to clone, and its `Debug` shows no secret.
 #[derive(Clone)]
@@ -186,7 +190,7 @@ impl Runtime {
     /// base URL's origin and origins the client was configured to trust.
     pub fn is_trusted(&self, url: &url::Url) -> bool {
         let origin = url.origin();
-        self.0.trusted.iter().any(|t| *t == origin)
+        self.0.trusted.contains(&origin)
     }
 
     pub(crate) fn profile(&self) -> &'static ApiProfile {

@@ -225,7 +225,7 @@ fn next_of(runtime: &Runtime, paging: &Pagination, raw: &[u8]) -> (Option<String
     }
     match (next, paging.style) {
         (Some(link), PageStyle::NextLink) => match url::Url::parse(&link) {
-            Ok(url) => match check_trusted(runtime, &url) {
+            Ok(url) => match check_trusted(runtime, &url).and_then(|()| check_page_route(runtime, paging, &url)) {
                 Ok(()) => (Some(link), None),
                 Err(e) => (None, Some(e)),
             },
@@ -251,6 +251,30 @@ fn check_trusted(runtime: &Runtime, url: &url::Url) -> Result<()> {
     Err(Error::Protocol(format!(
         "the next link points to {}, not to the API host {base}; not following it",
         url.origin().ascii_serialization()
+    )))
+}
+
+/// A next link must be a page of the list's page operation (Cronofy's
+/// `read_events_page`), when the spec names one: a link to another route
+/// of the API host would be sent, traced and paced as something it is not.
+fn check_page_route(runtime: &Runtime, paging: &Pagination, url: &url::Url) -> Result<()> {
+    let Some(op) = paging
+        .page_operation
+        .and_then(|id| runtime.spec().operation(id))
+    else {
+        return Ok(());
+    };
+    let base = url::Url::parse(runtime.base_url())
+        .map(|b| b.path().trim_end_matches('/').to_string())
+        .unwrap_or_default();
+    let below = url.path().strip_prefix(base.as_str()).unwrap_or(url.path());
+    if op.match_path(below).is_some() {
+        return Ok(());
+    }
+    Err(Error::Protocol(format!(
+        "the next link {} is not a page of {}; not following it",
+        url.path(),
+        op.id
     )))
 }
 

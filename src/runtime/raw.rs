@@ -22,8 +22,9 @@ pub trait RawRequests {
     /// A request to `url`: absolute, or a path below the base URL.
     ///
     /// ```no_run
-    /// # async fn run(cronofy: specbound::cronofy::Client) -> specbound::Result<()> {
-    /// use specbound::cronofy::prelude::*;
+    /// # // Generic, so that the example builds with any API's feature alone.
+    /// # async fn run(cronofy: impl specbound::runtime::RawRequests) -> specbound::Result<()> {
+    /// // `cronofy`: a `specbound::cronofy::Client`, with `specbound::cronofy::prelude::*` in scope.
     /// let answer = cronofy
     ///     .raw_request(http::Method::GET, "/v1/account")
     ///     .operation("get_account")

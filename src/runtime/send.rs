@@ -528,10 +528,24 @@ fn without_url(e: &reqwest::Error) -> String {
 }
 
 /// The error of a builder that could not build its request (a missing
-/// required parameter, a value that does not convert).
+/// required parameter, a value that does not convert), naming the
+/// parameter at fault when progenitor's message names it (for example
+/// "conversion to .. for slug failed", "uuid was not initialized"), else
+/// the operation.
 pub(crate) fn build_error(e: progenitor_client::Error<()>, op: &'static Operation) -> Error {
     match e {
-        progenitor_client::Error::InvalidRequest(reason) => Error::invalid(op.id, reason),
+        progenitor_client::Error::InvalidRequest(reason) => {
+            let parameter = reason
+                .strip_prefix("conversion to `")
+                .and_then(|rest| rest.split_once("` for "))
+                .and_then(|(_, rest)| rest.split_once(" failed"))
+                .map(|(name, _)| name)
+                .or_else(|| reason.strip_suffix(" was not initialized"))
+                .filter(|name| !name.is_empty() && !name.contains(' '))
+                .unwrap_or(op.id)
+                .to_string();
+            Error::invalid(parameter, reason)
+        }
         other => Error::invalid(op.id, format!("the request cannot be built: {other}")),
     }
 }
@@ -558,5 +572,40 @@ fn record_operation(api: &str, operation: &str) {
     if let Some(file) = log {
         let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
         let _ = writeln!(file, "{api} {operation}");
+    }
+}
+
+#[cfg(test)]
+mod build_error_tests {
+    use super::*;
+
+    #[test]
+    fn a_builder_error_names_its_parameter() {
+        static OP: Operation = Operation {
+            id: "delete_project",
+            method: "DELETE",
+            path: "/projects/{slug}",
+            tag: "projects",
+            idempotent: true,
+            security: &[],
+            parameters: &[],
+            body: None,
+            success: 200,
+            pagination: None,
+            batch_limit: None,
+            extensions: &[],
+        };
+        let field = |reason: &str| match build_error(
+            progenitor_client::Error::InvalidRequest(reason.to_string()),
+            &OP,
+        ) {
+            Error::Invalid { field, .. } => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field("conversion to `Slug` for slug failed"), "slug");
+        assert_eq!(field("conversion to `:: uuid :: Uuid` for uuid failed"), "uuid");
+        assert_eq!(field("uuid was not initialized"), "uuid");
+        assert_eq!(field("conversion to `TimeCreateRequest` for body failed: no value"), "body");
+        assert_eq!(field("something else"), "delete_project");
     }
 }

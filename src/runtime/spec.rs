@@ -64,14 +64,14 @@ impl ApiSpec {
     }
 
     /// The names of `x-specbound-hosts`, in the spec's order.
-    pub fn host_names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        let mut seen: Vec<&str> = Vec::new();
-        self.hosts.iter().filter_map(move |(n, _, _)| {
-            (!seen.contains(n)).then(|| {
-                seen.push(n);
-                *n
-            })
-        })
+    pub fn host_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = Vec::new();
+        for (n, _, _) in self.hosts {
+            if !names.contains(n) {
+                names.push(n);
+            }
+        }
+        names
     }
 
     /// The security scheme named `name`.

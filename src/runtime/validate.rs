@@ -100,14 +100,23 @@ pub fn request(
         path: vec![name.to_string()],
         problem,
     };
-    if let Some(path) = path
-        && let Some(values) = op.match_path(path)
-    {
-        for (name, raw) in values {
-            if let Some(p) = op.parameter(Location::Path, name) {
-                checker
-                    .text_param(p.schema, &raw)
-                    .map_err(|problem| fail(name, problem))?;
+    if let Some(path) = path {
+        match op.match_path(path) {
+            Some(values) => {
+                for (name, raw) in values {
+                    if let Some(p) = op.parameter(Location::Path, name) {
+                        checker
+                            .text_param(p.schema, &raw)
+                            .map_err(|problem| fail(name, problem))?;
+                    }
+                }
+            }
+            // An empty path parameter leaves `//` where its value goes: that
+            // is another path, so the parameter is refused as missing.
+            None => {
+                if let Some(name) = empty_path_parameter(op.path, path) {
+                    return Err(fail(name, Problem::Missing));
+                }
             }
         }
     }
@@ -155,6 +164,20 @@ pub fn request(
         value(api, spec_body.schema, body, formats)?;
     }
     Ok(())
+}
+
+/// The first `{name}` of `template` whose segment of `path` is empty.
+fn empty_path_parameter<'t>(template: &'t str, path: &str) -> Option<&'t str> {
+    let template: Vec<&str> = template.split('/').collect();
+    let path: Vec<&str> = path.split('/').collect();
+    if template.len() != path.len() {
+        return None;
+    }
+    template.iter().zip(&path).find_map(|(t, a)| {
+        t.strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .filter(|_| a.is_empty())
+    })
 }
 
 /// `body.event.summary`, `body.batch[3]`.
@@ -682,6 +705,19 @@ mod tests {
             &[],
         );
         assert_eq!(bad_path.unwrap_err().at, "slug");
+        let empty = request(
+            &API,
+            &op,
+            Some("/bookings/"),
+            &q(&[("flag", "true")]),
+            None,
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            (empty.at.as_str(), empty.problem),
+            ("slug", Problem::Missing)
+        );
         let missing = request(&API, &op, Some("/bookings/ab"), &[], None, &[]).unwrap_err();
         assert_eq!(
             (missing.at.as_str(), missing.problem),

@@ -9,6 +9,7 @@
 //! injected faults. Each API's folder holds only that API's behaviour.
 //!
 //! ```no_run
+//! # #[cfg(feature = "timesync")]
 //! # async fn run() -> specbound::Result<()> {
 //! use specbound::sandbox;
 //! let server = sandbox::timesync::TimeSync::builder()
@@ -21,9 +22,9 @@
 
 pub mod engine;
 
-#[cfg(all(feature = "cronofy", any()))]
+#[cfg(feature = "cronofy")]
 pub mod cronofy;
-#[cfg(all(feature = "timesync", any()))]
+#[cfg(feature = "timesync")]
 pub mod timesync;
 
 pub use self::engine::{Fault, Server};

@@ -217,11 +217,10 @@ impl TimeSyncExt for Client {
     }
 }
 
-/// The checks of TimeSync's rules that no schema states: a query's `start`
-/// not after its `end`, and pymesync's refusal of `include_deleted` on a
-/// single project or activity.
+/// The check of TimeSync's rules that no schema states: a query's `start`
+/// not after its `end`.
 pub(crate) fn check(
-    op: &Operation,
+    _op: &Operation,
     query: &[(String, String)],
     _body: Option<&serde_json::Value>,
 ) -> Result<()> {
@@ -235,13 +234,6 @@ pub(crate) fn check(
         && s > e
     {
         return Err(Error::invalid("start", format!("{s} is after end {e}")));
-    }
-    let deleted = query.iter().any(|(k, v)| k == "include_deleted" && v == "true");
-    if deleted && matches!(op.id, "get_project" | "get_activity") {
-        return Err(Error::invalid(
-            "include_deleted",
-            "is not allowed with a slug: the server ignores it for a single project or activity",
-        ));
     }
     Ok(())
 }

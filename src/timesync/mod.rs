@@ -48,10 +48,20 @@ pub(crate) static PROFILE: ApiProfile = ApiProfile {
     classify: retry::standard,
 };
 
-/// An `http` or `https` URI, as the server's `valid-url.isWebUri` wants.
+/// An `http` or `https` URI, as the server's `valid-url.isWebUri` wants:
+/// only URI characters (no spaces, nothing the `url` crate would quietly
+/// percent-encode), complete `%` escapes, and a host.
 fn web_uri(value: &str) -> Result<(), String> {
+    let uri_chars = value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b":/?#[]@!$&'()*+,;=.-_~%".contains(&b));
+    let escapes = value.split('%').skip(1).all(|rest| {
+        rest.len() >= 2 && rest.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit)
+    });
     match url::Url::parse(value) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        Ok(u) if uri_chars && escapes && matches!(u.scheme(), "http" | "https") => {
+            u.host().map(|_| ()).ok_or_else(|| format!("`{value}` has no host"))
+        }
         _ => Err(format!("`{value}` is not an http or https URI")),
     }
 }
@@ -96,6 +106,26 @@ impl From<types::error::ConversionError> for crate::Error {
         crate::Error::Invalid {
             field: "value".into(),
             reason: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn web_uris_are_what_valid_url_accepts() {
+        for ok in ["https://github.com/osuosl/gwm/issues/1", "http://x.org/a%20b?q=1#f"] {
+            assert!(super::web_uri(ok).is_ok(), "{ok}");
+        }
+        let bad = [
+            "github.com/x",
+            "ftp://x.org",
+            "https://x.org/a b",
+            "https://x.org/%zz",
+            "https://x.org/é",
+        ];
+        for bad in bad {
+            assert!(super::web_uri(bad).is_err(), "{bad}");
         }
     }
 }

@@ -7,9 +7,3 @@ mod cronofy;
 
 #[cfg(feature = "timesync")]
 mod timesync;
-
-#[cfg(all(feature = "timesync", feature = "sandbox"))]
-mod timesync_sandbox;
-
-#[cfg(all(feature = "cronofy", feature = "sandbox"))]
-mod cronofy_sandbox;
