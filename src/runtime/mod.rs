@@ -17,6 +17,8 @@ pub(crate) mod json_path;
 pub(crate) mod json_stream;
 pub mod oauth;
 pub mod paginate;
+#[cfg(test)]
+mod paginate_tests;
 mod patch;
 pub mod rate_limit;
 pub mod raw;
