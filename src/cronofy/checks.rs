@@ -71,7 +71,7 @@ fn when(field: &str, time: &types::EventTime) -> Result<When> {
         types::EventTime::UtcDateTime(t) => When::Instant(t.0),
         types::EventTime::CalendarDate(d) => When::Day(d.0),
         types::EventTime::LocalizedTime(l) => {
-            check_tzid(&format!("{field}.tzid"), &l.tzid)?;
+            check_tzid(&format!("body.{field}.tzid"), &l.tzid)?;
             match &l.time {
                 types::DateOrDateTime::UtcDateTime(t) => When::Instant(t.0),
                 types::DateOrDateTime::CalendarDate(d) => When::Day(d.0),
@@ -84,15 +84,15 @@ fn when(field: &str, time: &types::EventTime) -> Result<When> {
 fn period(start: &types::EventTime, end: &types::EventTime) -> Result<()> {
     match (when("start", start)?, when("end", end)?) {
         (When::Instant(s), When::Instant(e)) if e <= s => {
-            Err(Error::invalid("end", format!("{e} is not after start {s}")))
+            Err(Error::invalid("body.end", format!("{e} is not after start {s}")))
         }
         // All-day end dates are exclusive: a one-day event ends the next day.
         (When::Day(s), When::Day(e)) if e <= s => Err(Error::invalid(
-            "end",
+            "body.end",
             format!("{e} is not after start {s} (all-day end dates are exclusive)"),
         )),
         (When::Instant(_), When::Day(_)) | (When::Day(_), When::Instant(_)) => Err(Error::invalid(
-            "end",
+            "body.end",
             "start and end must both be dates (all-day) or both be times",
         )),
         _ => Ok(()),
@@ -113,7 +113,7 @@ fn recurrence(r: &types::EventRecurrence) -> Result<()> {
     for (i, rule) in r.rules.iter().enumerate() {
         if !rule.by_day.is_empty() && rule.frequency != types::RecurrenceRuleFrequency::Weekly {
             return Err(Error::invalid(
-                format!("recurrence.rules.{i}.by_day"),
+                format!("body.recurrence.rules[{i}].by_day"),
                 format!(
                     "by_day is only valid in a weekly rule, not a {} one",
                     rule.frequency
@@ -163,7 +163,7 @@ mod tests {
             serde_json::json!({"frequency": "monthly", "by_day": ["friday"]}),
         )) {
             Err(Error::Invalid { field, reason }) => {
-                assert_eq!(field, "recurrence.rules.0.by_day");
+                assert_eq!(field, "body.recurrence.rules[0].by_day");
                 assert!(reason.contains("monthly"), "{reason}");
             }
             other => panic!("{other:?}"),
@@ -181,7 +181,7 @@ mod tests {
             ("2026-11-23", "2026-11-23T10:00:00Z"),
         ] {
             match period(&t(s), &t(e)) {
-                Err(Error::Invalid { field, .. }) => assert_eq!(field, "end"),
+                Err(Error::Invalid { field, .. }) => assert_eq!(field, "body.end"),
                 other => panic!("{s} {e}: {other:?}"),
             }
         }
@@ -190,7 +190,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            matches!(period(&localized, &t("2026-11-23T11:00:00Z")), Err(Error::Invalid { field, .. }) if field == "start.tzid")
+            matches!(period(&localized, &t("2026-11-23T11:00:00Z")), Err(Error::Invalid { field, .. }) if field == "body.start.tzid")
         );
     }
 

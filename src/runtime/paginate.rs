@@ -225,7 +225,9 @@ fn next_of(runtime: &Runtime, paging: &Pagination, raw: &[u8]) -> (Option<String
     }
     match (next, paging.style) {
         (Some(link), PageStyle::NextLink) => match url::Url::parse(&link) {
-            Ok(url) => match check_trusted(runtime, &url).and_then(|()| check_page_route(runtime, paging, &url)) {
+            Ok(url) => match check_trusted(runtime, &url)
+                .and_then(|()| check_page_route(runtime, paging, &url))
+            {
                 Ok(()) => (Some(link), None),
                 Err(e) => (None, Some(e)),
             },

@@ -603,9 +603,15 @@ mod build_error_tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(field("conversion to `Slug` for slug failed"), "slug");
-        assert_eq!(field("conversion to `:: uuid :: Uuid` for uuid failed"), "uuid");
+        assert_eq!(
+            field("conversion to `:: uuid :: Uuid` for uuid failed"),
+            "uuid"
+        );
         assert_eq!(field("uuid was not initialized"), "uuid");
-        assert_eq!(field("conversion to `TimeCreateRequest` for body failed: no value"), "body");
+        assert_eq!(
+            field("conversion to `TimeCreateRequest` for body failed: no value"),
+            "body"
+        );
         assert_eq!(field("something else"), "delete_project");
     }
 }

@@ -4,9 +4,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde_json::Value;
-use specbound::runtime::{RetryPolicy, Sleep};
+use specbound::runtime::Sleep;
 use wiremock::{MockServer, ResponseTemplate};
 
 /// A recorded payload from `tests/fixtures/`: either `{request, response}`,
@@ -40,6 +39,7 @@ impl Fixture {
     /// Adds `key: value` to the body's object (or to each object of a body
     /// array) where it is missing: for documentation examples that lack a key
     /// the reference server always sends.
+    #[cfg(feature = "timesync")]
     pub(crate) fn fill_missing(mut self, key: &str, value: Value) -> Self {
         let body = match self.value.get_mut("response") {
             Some(r) => &mut r["body"],
@@ -114,7 +114,9 @@ impl Waits {
 
 /// A TimeSync token whose payload expires `expires_in_ms` from now. Its
 /// base64 has `+`, `/` and `=` so that query encoding is exercised.
+#[cfg(feature = "timesync")]
 pub(crate) fn timesync_token(sub: &str, expires_in_ms: i64) -> String {
+    use base64::Engine as _;
     let b = base64::engine::general_purpose::STANDARD;
     let now = chrono::Utc::now().timestamp_millis();
     let payload = format!(
@@ -129,6 +131,7 @@ pub(crate) fn timesync_token(sub: &str, expires_in_ms: i64) -> String {
 }
 
 /// A token valid for the next hour.
+#[cfg(feature = "timesync")]
 pub(crate) fn fresh_token() -> String {
     timesync_token("example-user", 3_600_000)
 }
@@ -144,7 +147,7 @@ pub(crate) fn timesync_with(
     let mut builder = specbound::timesync::Client::builder()
         .base_url(format!("{}/v0", server.uri()))
         .sleep(waits.sleep())
-        .retry(RetryPolicy::standard())
+        .retry(specbound::runtime::RetryPolicy::standard())
         .bcrypt_cost(4);
     if let Some(t) = token {
         builder = builder.token(t);

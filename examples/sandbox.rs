@@ -1,0 +1,100 @@
+//! Runs one API's sandbox on 127.0.0.1 until interrupted, for driving it
+//! with other clients (pymesync, pycronofy, the `cronofy` npm package):
+//!
+//!     cargo run --example sandbox --all-features -- timesync
+//!     cargo run --example sandbox --all-features -- cronofy
+//!
+//! prints the base URL and the credentials to use, one `key=value` per line.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let api = std::env::args().nth(1).unwrap_or_default();
+    let started = match api.as_str() {
+        "timesync" => timesync().await,
+        "cronofy" => cronofy().await,
+        other => Err(format!("usage: sandbox timesync|cronofy (not `{other}`)")),
+    };
+    match started {
+        Ok(server) => {
+            let _keep = server;
+            let _ = tokio::signal::ctrl_c().await;
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("sandbox: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The TimeSync sandbox with a user; prints `base_url`, `user`, `password`.
+async fn timesync() -> Result<Box<dyn std::any::Any>, String> {
+    use specbound::sandbox::timesync::{Role, TimeSync};
+    let (user, password) = ("admin", "admin-pw");
+    // A site admin (and site manager): may create users, projects and activities.
+    let server = TimeSync::builder()
+        .user(user, password, Role::Admin)
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("base_url={}", server.base_url());
+    println!("user={user}");
+    println!("password={password}");
+    Ok(Box::new(server))
+}
+
+/// The Cronofy sandbox with an application and an account; prints
+/// `base_url`, `client_id`, `client_secret`, `access_token`, `refresh_token`
+/// (of the account, from a code exchanged by the Rust client), and the
+/// account's `calendar_id` and `account_id`. The calendar holds 60 events
+/// from 2026-11-23T08:00:00Z on, half an hour each: three pages of 25.
+async fn cronofy() -> Result<Box<dyn std::any::Any>, String> {
+    use specbound::cronofy::prelude::*;
+    use specbound::sandbox::cronofy::Cronofy;
+    let (client_id, client_secret) = ("sandbox-client-id", "sandbox-client-secret");
+    let (account, redirect) = ("acc_5ba21743f408617d1269ea1e", "http://127.0.0.1/callback");
+    let server = Cronofy::builder()
+        .client(client_id, client_secret)
+        .redirect_uri(redirect)
+        .account(account, "alice@example.com")
+        .page_size(25)
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    let calendar = server
+        .primary_calendar_id(account)
+        .ok_or("the account has no calendar")?;
+    let first = chrono::DateTime::parse_from_rfc3339("2026-11-23T08:00:00Z")
+        .map_err(|e| e.to_string())?
+        .to_utc();
+    for i in 0..60 {
+        let start = first + chrono::Duration::minutes(30 * i);
+        let end = start + chrono::Duration::minutes(30);
+        server
+            .add_event(&calendar, &format!("Event {i:02}"), start, end)
+            .map_err(|e| e.to_string())?;
+    }
+    let client = specbound::cronofy::Client::builder()
+        .client_id(client_id)
+        .client_secret(client_secret)
+        .base_url(server.base_url())
+        .app_url(server.app_url())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let code = server.issue_code(account, redirect);
+    let token = client
+        .get_authorization_from_code(&code, redirect)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("base_url={}", server.base_url());
+    println!("client_id={client_id}");
+    println!("client_secret={client_secret}");
+    println!("access_token={}", token.access_token.expose());
+    let refresh = token.refresh_token.as_ref().map_or("", |r| r.expose());
+    println!("refresh_token={refresh}");
+    println!("account_id={account}");
+    println!("calendar_id={calendar}");
+    Ok(Box::new(server))
+}

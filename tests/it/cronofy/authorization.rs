@@ -1,0 +1,361 @@
+//! Data centers and authorization links, and the authorization operations
+//! (profile revocation, elevated permissions, link tokens, delegated access).
+use super::*;
+
+// ------------------------------------------------------------------ data centers
+
+#[test]
+fn each_data_center_has_its_api_host_and_its_app_host_in_authorization_links() {
+    for (dc, id, api, app) in [
+        (
+            DataCenter::Us,
+            "us",
+            "https://api.cronofy.com",
+            "https://app.cronofy.com",
+        ),
+        (
+            DataCenter::Au,
+            "au",
+            "https://api-au.cronofy.com",
+            "https://app-au.cronofy.com",
+        ),
+        (
+            DataCenter::Ca,
+            "ca",
+            "https://api-ca.cronofy.com",
+            "https://app-ca.cronofy.com",
+        ),
+        (
+            DataCenter::De,
+            "de",
+            "https://api-de.cronofy.com",
+            "https://app-de.cronofy.com",
+        ),
+        (
+            DataCenter::Sg,
+            "sg",
+            "https://api-sg.cronofy.com",
+            "https://app-sg.cronofy.com",
+        ),
+        (
+            DataCenter::Uk,
+            "uk",
+            "https://api-uk.cronofy.com",
+            "https://app-uk.cronofy.com",
+        ),
+    ] {
+        assert_eq!(dc.api_url(), api);
+        assert_eq!(dc.app_url(), app);
+        assert_eq!(id.parse::<DataCenter>().unwrap(), dc);
+        let by_id = Client::builder()
+            .client_id(CLIENT_ID)
+            .client_secret(CLIENT_SECRET)
+            .data_center_id(id)
+            .build()
+            .unwrap();
+        let link = by_id
+            .user_auth_link("https://example.com/cronofy/callback?from=app")
+            .scope(["read_events", "create_event"])
+            .state("csrf 1/2")
+            .avoid_linking(true)
+            .build()
+            .unwrap();
+        assert_eq!(
+            link,
+            format!(
+                "{app}/oauth/authorize?response_type=code&client_id=CLIENT_ID\
+                 &redirect_uri=https%3A%2F%2Fexample.com%2Fcronofy%2Fcallback%3Ffrom%3Dapp\
+                 &scope=read_events+create_event&state=csrf+1%2F2&avoid_linking=true"
+            )
+        );
+        // pycronofy's default scope, and nothing optional unless asked for.
+        let plain = Client::builder()
+            .client_id(CLIENT_ID)
+            .data_center(dc)
+            .build()
+            .unwrap()
+            .user_auth_link(REDIRECT_URI)
+            .build()
+            .unwrap();
+        assert_eq!(
+            plain,
+            format!(
+                "{app}/oauth/authorize?response_type=code&client_id=CLIENT_ID\
+                 &redirect_uri=https%3A%2F%2Fexample.com%2Fcronofy%2Fcallback\
+                 &scope=read_account+list_calendars+read_events+create_event+delete_event"
+            )
+        );
+        let shown = format!("{by_id:?}");
+        assert!(shown.contains(&format!("base_url: \"{api}\"")), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn requests_go_to_the_api_host_of_the_data_center() {
+    // The mock server is an HTTPS proxy here: the client asks it to CONNECT
+    // to the data center's API host, which shows where the call would go.
+    let proxy = MockServer::start().await;
+    for dc in DataCenter::ALL {
+        let http = reqwest::Client::builder()
+            .proxy(reqwest::Proxy::https(proxy.uri()).unwrap())
+            .build()
+            .unwrap();
+        let waits = Waits::default();
+        let cronofy = Client::builder()
+            .data_center(dc)
+            .access_token(ACCESS, None)
+            .http_client(http)
+            .retry(RetryPolicy::disabled())
+            .sleep(waits.sleep())
+            .build()
+            .unwrap();
+        let err: Error = cronofy.list_calendars().send().await.unwrap_err();
+        assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    }
+    let requests = proxy.received_requests().await.unwrap();
+    let hosts: Vec<_> = requests
+        .iter()
+        .map(|r| {
+            assert_eq!(r.method, "CONNECT");
+            r.headers["host"].to_str().unwrap().to_string()
+        })
+        .collect();
+    let want: Vec<_> = DataCenter::ALL
+        .iter()
+        .map(|dc| format!("{}:443", dc.api_url().trim_start_matches("https://")))
+        .collect();
+    assert_eq!(hosts, want);
+}
+
+#[test]
+fn an_unknown_data_center_id_is_invalid_naming_data_center() {
+    let err = Client::builder()
+        .client_id(CLIENT_ID)
+        .data_center_id("mars")
+        .build()
+        .unwrap_err();
+    match err {
+        Error::Invalid { field, reason } => {
+            assert_eq!(field, "data_center");
+            assert!(reason.contains("mars"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        "DE".parse::<DataCenter>().unwrap(),
+        DataCenter::De,
+        "ids are case-insensitive"
+    );
+}
+
+#[test]
+fn authorization_links_carry_the_optional_parameters_and_check_their_input() {
+    let cronofy = Client::builder()
+        .client_id(CLIENT_ID)
+        .data_center(DataCenter::Uk)
+        .build()
+        .unwrap();
+    let link = cronofy
+        .user_auth_link(REDIRECT_URI)
+        .scope(["read_write"])
+        .provider_name("google")
+        .link_token("LINK-TOKEN")
+        .delegated_scope("free_busy")
+        .locale("de")
+        .build()
+        .unwrap();
+    let url = url::Url::parse(&link).unwrap();
+    assert_eq!(url.host_str(), Some("app-uk.cronofy.com"));
+    assert_eq!(url.path(), "/oauth/authorize");
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        query,
+        pairs(&[
+            ("response_type", "code"),
+            ("client_id", CLIENT_ID),
+            ("redirect_uri", REDIRECT_URI),
+            ("scope", "read_write"),
+            ("provider_name", "google"),
+            ("delegated_scope", "free_busy"),
+            ("locale", "de"),
+            ("link_token", "LINK-TOKEN"),
+        ])
+    );
+    let enterprise = cronofy
+        .enterprise_connect_auth_link(REDIRECT_URI)
+        .delegated_scope("read_only")
+        .state("s")
+        .build()
+        .unwrap();
+    assert!(
+        enterprise.starts_with(
+            "https://app-uk.cronofy.com/enterprise_connect/oauth/authorize?response_type=code"
+        ),
+        "{enterprise}"
+    );
+    assert!(enterprise.contains("&scope=service_account%2Faccounts%2Fmanage&"));
+    assert_invalid(cronofy.user_auth_link("callback").build(), "redirect_uri");
+    assert_invalid(
+        cronofy
+            .user_auth_link(REDIRECT_URI)
+            .scope(Vec::<String>::new())
+            .build(),
+        "scope",
+    );
+    let no_id = Client::builder().build().unwrap();
+    assert!(matches!(
+        no_id.user_auth_link(REDIRECT_URI).build(),
+        Err(Error::Config(_))
+    ));
+}
+
+// ------------------------------------------------------------------ operations: authorization
+
+#[tokio::test]
+async fn profile_revocation_permissions_link_tokens_and_delegated_access_use_the_access_token() {
+    let server = MockServer::start().await;
+    let (cronofy, _) = cronofy(&server);
+    on("POST", "/v1/profiles/pro_n23kjnwrw2/revoke", Some(ACCESS))
+        .and(wiremock::matchers::body_string(""))
+        .respond_with(example("revoke_profile").response())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let permissions = example("request_elevated_permissions");
+    with_json(
+        on("POST", "/v1/permissions", Some(ACCESS)),
+        permissions.request_body(),
+    )
+    .respond_with(permissions.response())
+    .expect(1)
+    .mount(&server)
+    .await;
+    let link = Fixture::load("cronofy/link_token_create.json");
+    on("POST", "/v1/link_tokens", Some(ACCESS))
+        .and(wiremock::matchers::body_string(""))
+        .respond_with(link.response())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let service = example("authorize_with_service_account");
+    with_json(
+        on("POST", "/v1/service_account_authorizations", Some(ACCESS)),
+        &with_test_credentials(service.request_body()),
+    )
+    .respond_with(service.response())
+    .expect(1)
+    .mount(&server)
+    .await;
+    // The batch form of the same operation.
+    let batch = json!({
+        "service_account_authorizations": [
+            {"email": "a@example.com", "callback_url": "https://example.com/cb", "scope": "read_write"},
+            {"email": "b@example.com", "callback_url": "https://example.com/cb", "scope": "read_write", "state": "b"}
+        ],
+        "state": "all"
+    });
+    with_json(
+        on("POST", "/v1/service_account_authorizations", Some(ACCESS)),
+        &batch,
+    )
+    .respond_with(ResponseTemplate::new(202))
+    .expect(1)
+    .mount(&server)
+    .await;
+    let delegated = example("create_delegated_authorization");
+    with_json(
+        on("POST", "/v1/delegated_authorizations", Some(ACCESS)),
+        &with_test_credentials(delegated.request_body()),
+    )
+    .respond_with(delegated.response())
+    .expect(1)
+    .mount(&server)
+    .await;
+    let conferencing = example("create_conferencing_service_authorization");
+    with_json(
+        on(
+            "POST",
+            "/v1/conferencing_service_authorizations",
+            Some(ACCESS),
+        ),
+        conferencing.request_body(),
+    )
+    .respond_with(conferencing.response())
+    .expect(1)
+    .mount(&server)
+    .await;
+
+    let revoked = cronofy
+        .revoke_profile()
+        .profile_id("pro_n23kjnwrw2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 202);
+    let asked = cronofy
+        .request_elevated_permissions()
+        .body(typed::<types::ElevatedPermissionsRequest>(
+            permissions.request_body(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        asked.permissions_request.url.as_deref(),
+        permissions.body()["permissions_request"]["url"].as_str()
+    );
+    let token = cronofy
+        .create_link_token()
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(token.link_token.expose(), link.body()["link_token"]);
+    let accepted = cronofy
+        .authorize_with_service_account()
+        .body(typed::<types::ServiceAccountAuthorizationRequest>(
+            &with_test_credentials(service.request_body()),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    cronofy
+        .authorize_with_service_account()
+        .body(typed::<types::ServiceAccountAuthorizationRequest>(&batch))
+        .send()
+        .await
+        .unwrap();
+    let accepted = cronofy
+        .create_delegated_authorization()
+        .body(typed::<types::DelegatedAuthorization>(
+            &with_test_credentials(delegated.request_body()),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    let started = cronofy
+        .create_conferencing_service_authorization()
+        .body(typed::<types::ConferencingServiceAuthorizationRequest>(
+            conferencing.request_body(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        started.authorization_request.url,
+        conferencing.body()["authorization_request"]["url"]
+    );
+    // Every mock refuses it too (`on`); said once more in words.
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 7);
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.headers.contains_key("api-version")),
+        "progenitor's api-version header leaked"
+    );
+}

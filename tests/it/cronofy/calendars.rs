@@ -1,0 +1,164 @@
+//! Identity and calendars: account, userinfo, profiles, resources,
+//! accessible calendars, list and create calendars.
+use super::*;
+
+// ------------------------------------------------------------------ operations: identity and calendars
+
+#[tokio::test]
+async fn account_userinfo_profiles_resources_and_accessible_calendars_decode_every_field() {
+    let server = MockServer::start().await;
+    let (cronofy, _) = cronofy(&server);
+    let account = example("get_account");
+    let userinfo = Fixture::load("cronofy/userinfo_account.json");
+    let service_userinfo = Fixture::load("cronofy/userinfo_service_account_ruby_spec.json");
+    let profiles = Fixture::load("cronofy/profiles_list.json");
+    let resources = example("list_resources");
+    let accessible = example("list_accessible_calendars");
+    on("GET", "/v1/account", Some(ACCESS))
+        .respond_with(account.response())
+        .expect(1)
+        .mount(&server)
+        .await;
+    on("GET", "/v1/userinfo", Some(ACCESS))
+        .respond_with(userinfo.response())
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    on("GET", "/v1/userinfo", Some(ACCESS))
+        .respond_with(service_userinfo.response())
+        .expect(1)
+        .mount(&server)
+        .await;
+    on("GET", "/v1/profiles", Some(ACCESS))
+        .respond_with(profiles.response())
+        .expect(1)
+        .mount(&server)
+        .await;
+    on("GET", "/v1/resources", Some(ACCESS))
+        .respond_with(resources.response())
+        .expect(1)
+        .mount(&server)
+        .await;
+    on("GET", "/v1/accessible_calendars", Some(ACCESS))
+        .respond_with(accessible.response())
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let got = cronofy.get_account().send().await.unwrap().into_inner();
+    assert_eq!(
+        got.account.account_id,
+        account.body()["account"]["account_id"]
+    );
+    assert_eq!(got.account.default_tzid.as_deref(), Some("Europe/London"));
+    assert_keeps(&got, account.body());
+
+    let info = cronofy.get_userinfo().send().await.unwrap().into_inner();
+    assert_eq!(info.cronofy_type.as_deref(), Some("account"));
+    let data = info.cronofy_data.as_ref().unwrap();
+    assert_eq!(data.profiles.len(), 2);
+    assert_eq!(data.profiles[0].profile_calendars.len(), 2);
+    assert_eq!(
+        data.profiles[1].profile_relink_url.as_deref(),
+        userinfo.body()["cronofy.data"]["profiles"][1]["profile_relink_url"].as_str()
+    );
+    assert_keeps(&info, userinfo.body());
+    let service = cronofy.get_userinfo().send().await.unwrap().into_inner();
+    assert_eq!(service.cronofy_type.as_deref(), Some("service_account"));
+    assert_eq!(
+        service.cronofy_service_account_domain.as_deref(),
+        Some("example.com")
+    );
+    assert_keeps(&service, service_userinfo.body());
+
+    let got = cronofy.list_profiles().send().await.unwrap().into_inner();
+    assert_eq!(got.profiles.len(), 3);
+    assert_eq!(got.profiles[1].profile_connected, Some(false));
+    assert_keeps(&got, profiles.body());
+
+    let got = cronofy.list_resources().send().await.unwrap().into_inner();
+    assert_eq!(got.resources[1].email, "3dprinter@example.com");
+    assert_keeps(&got, resources.body());
+
+    let got = cronofy
+        .list_accessible_calendars()
+        .profile_id("pro_n23kjnwrw2")
+        .calendar_type("resource")
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.accessible_calendars.len(), 3);
+    assert_keeps(&got, accessible.body());
+    let last = server.received_requests().await.unwrap().len() - 1;
+    assert_eq!(
+        sent_query(&server, last).await,
+        pairs(&[
+            ("calendar_type", "resource"),
+            ("profile_id", "pro_n23kjnwrw2")
+        ])
+    );
+    for n in 0..last {
+        assert_eq!(sent_query(&server, n).await, [], "no query on request {n}");
+    }
+}
+
+#[tokio::test]
+async fn list_calendars_and_create_calendar() {
+    let server = MockServer::start().await;
+    let (cronofy, _) = cronofy(&server);
+    let list = Fixture::load("cronofy/calendars_list.json");
+    let create = example("create_calendar");
+    on("GET", "/v1/calendars", Some(ACCESS))
+        .respond_with(list.response())
+        .expect(1)
+        .mount(&server)
+        .await;
+    with_json(
+        on("POST", "/v1/calendars", Some(ACCESS)),
+        create.request_body(),
+    )
+    .respond_with(create.response())
+    .expect(1)
+    .mount(&server)
+    .await;
+
+    let calendars = cronofy.list_calendars().send().await.unwrap().into_inner();
+    assert_eq!(calendars.sub.as_deref(), list.body()["sub"].as_str());
+    assert_eq!(
+        calendars
+            .calendars
+            .iter()
+            .map(|c| c.calendar_id.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "cal_n23kjnwrw2_jsdfjksn234",
+            "cal_n23kjnwrw2_n1k323nkj23",
+            "cal_fe145c37de_3nkj23wejk1"
+        ]
+    );
+    assert_eq!(calendars.calendars[1].calendar_deleted, Some(true));
+    assert_eq!(
+        calendars.calendars[2].provider_name.as_deref(),
+        Some("apple")
+    );
+    assert_keeps(&calendars, list.body());
+
+    let created = cronofy
+        .create_calendar()
+        .body(typed::<types::CalendarCreate>(create.request_body()))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        created.calendar.calendar_id,
+        create.body()["calendar"]["calendar_id"]
+    );
+    assert_eq!(
+        created.calendar.calendar_name.as_deref(),
+        Some("New Calendar")
+    );
+    assert_keeps(&created, create.body());
+}

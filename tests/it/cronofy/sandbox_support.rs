@@ -1,0 +1,142 @@
+//! Helpers of the sandbox tests: the Cronofy sandbox driven by the real client over real HTTP: OAuth with a
+//! file token store, rotation and revocation, calendars, events over pages,
+//! free busy, channels, availability, real-time scheduling and sequencing,
+//! smart invites, bookable events, add to calendar, batches, typed
+//! 422s and rate limits.
+
+pub(super) use std::path::PathBuf;
+pub(super) use std::sync::{Arc, Mutex};
+pub(super) use std::time::Duration;
+
+pub(super) use chrono::{DateTime, Utc};
+pub(super) use futures::TryStreamExt;
+pub(super) use serde_json::{Value, json};
+pub(super) use specbound::cronofy::{Client, prelude::*, types, verify_hmac};
+pub(super) use specbound::runtime::{
+    FileTokenStore, MemoryTokenStore, RetryPolicy, Secret, Sleep, TokenStore,
+};
+pub(super) use specbound::sandbox::cronofy::{Cronofy, CronofyBuilder};
+pub(super) use specbound::{AuthErrorKind, Error};
+pub(super) use wiremock::matchers::{header_exists, method, path};
+pub(super) use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub(super) use crate::support::Waits;
+
+pub(super) const ALICE: &str = "acc_5ba21743f408617d1269ea1e";
+pub(super) const BOB: &str = "acc_64b17d868090ea21640c914c";
+pub(super) const CLIENT_ID: &str = "client-id";
+pub(super) const CLIENT_SECRET: &str = "client-secret";
+pub(super) const REDIRECT: &str = "https://example.com/callback";
+
+// ------------------------------------------------------------------ helpers
+
+/// The registered application with Alice (and Bob) seeded.
+pub(super) fn sandbox() -> CronofyBuilder {
+    Cronofy::builder()
+        .client(CLIENT_ID, CLIENT_SECRET)
+        .redirect_uri(REDIRECT)
+        .account(ALICE, "alice@example.com")
+        .account(BOB, "bob@example.com")
+        .page_size(25)
+}
+
+/// A client of the application on `server`, with recorded waits.
+pub(super) fn client(server: &Cronofy, store: impl TokenStore + 'static) -> (Client, Waits) {
+    let waits = Waits::default();
+    let client = Client::builder()
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .base_url(server.base_url())
+        .app_url(server.app_url())
+        .token_store(store)
+        .sleep(waits.sleep())
+        .build()
+        .unwrap();
+    (client, waits)
+}
+
+/// A client holding the tokens of a code `account` granted.
+pub(super) async fn signed_in(server: &Cronofy, account: &str) -> Client {
+    let (client, _) = client(server, MemoryTokenStore::new());
+    let code = server.issue_code(account, REDIRECT);
+    client
+        .get_authorization_from_code(&code, REDIRECT)
+        .await
+        .unwrap();
+    client
+}
+
+/// A temporary directory, removed when dropped.
+pub(super) struct TempDir(PathBuf);
+
+impl TempDir {
+    pub(super) fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "specbound-cronofy-sandbox-{name}-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub(super) fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `yyyy-mm-dd` as a date.
+pub(super) fn date(text: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+pub(super) fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+pub(super) fn event(id: &str, summary: &str, start: &str, end: &str) -> types::EventUpsert {
+    serde_json::from_value(json!({
+        "event_id": id,
+        "summary": summary,
+        "start": start,
+        "end": end,
+    }))
+    .unwrap()
+}
+
+pub(super) fn typed<T: serde::de::DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).unwrap()
+}
+
+/// The per-field errors of a refused call, as `(field, message)`.
+#[track_caller]
+pub(super) fn fields<T: std::fmt::Debug>(result: specbound::Result<T>) -> Vec<(String, String)> {
+    let err = result.expect_err("the sandbox should refuse this call");
+    let api = err
+        .api()
+        .unwrap_or_else(|| panic!("not an API error: {err:?}"));
+    assert_eq!(api.status.as_u16(), 422, "{err:?}");
+    api.fields
+        .iter()
+        .map(|f| (f.field.clone(), f.message.clone()))
+        .collect()
+}
+
+pub(super) fn slots(result: &types::AvailabilityResult) -> Vec<(String, String)> {
+    result
+        .available_slots
+        .iter()
+        .map(|s| {
+            (
+                s.start.0.format("%H:%M").to_string(),
+                s.end.0.format("%H:%M").to_string(),
+            )
+        })
+        .collect()
+}
