@@ -11,6 +11,8 @@
 mod body;
 mod faults;
 mod serve;
+#[cfg(test)]
+mod tests;
 mod tools;
 
 use std::sync::Arc;
@@ -187,7 +189,10 @@ impl Response {
 /// Routes and answers one request (all but the faults, applied around it).
 pub(crate) fn dispatch(api: &dyn Api, request: Request) -> (Option<&'static str>, Response) {
     let spec = api.spec();
-    let below_base = request.path.strip_prefix(api.base_path()).filter(|p| p.starts_with('/'));
+    let below_base = request
+        .path
+        .strip_prefix(api.base_path())
+        .filter(|p| p.starts_with('/'));
     let routed = below_base.and_then(|path| {
         spec.operations
             .iter()
@@ -220,7 +225,10 @@ fn credential(spec: &ApiSpec, op: &Operation, request: &Request) -> Option<(&'st
         let value = match spec.scheme(name)? {
             Scheme::Bearer => request
                 .header("authorization")
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
                 .map(str::to_string),
             Scheme::Basic => request
                 .header("authorization")

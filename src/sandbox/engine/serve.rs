@@ -24,7 +24,9 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,7 +101,10 @@ impl Server {
     /// The operations answered so far, in order (requests that matched no
     /// operation are not listed).
     pub fn operations_served(&self) -> Vec<&'static str> {
-        self.served.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.served
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -135,7 +140,8 @@ impl Shared {
         match self.faults.take(route) {
             Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
             Some(Fault::Status(code)) => {
-                let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status =
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 return respond(Response::new(status, "text/plain", "injected fault"), None);
             }
             Some(Fault::RateLimited { retry_after }) => {
@@ -147,12 +153,23 @@ impl Shared {
             None => {}
         }
         let api = self.api.clone();
-        let (op, answer) = match tokio::task::spawn_blocking(move || dispatch(api.as_ref(), request)).await {
-            Ok(done) => done,
-            Err(_) => (None, Response::new(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "sandbox handler panicked")),
-        };
+        let (op, answer) =
+            match tokio::task::spawn_blocking(move || dispatch(api.as_ref(), request)).await {
+                Ok(done) => done,
+                Err(_) => (
+                    None,
+                    Response::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "text/plain",
+                        "sandbox handler panicked",
+                    ),
+                ),
+            };
         if let Some(op) = op {
-            self.served.lock().unwrap_or_else(|e| e.into_inner()).push(op);
+            self.served
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(op);
         }
         respond(answer, cut)
     }
@@ -180,9 +197,10 @@ fn respond(answer: Response, cut: Option<usize>) -> http::Response<Body> {
     *response.headers_mut() = answer.headers;
     if cut.is_some() {
         // Announce the whole length, then stop short, as a reset connection leaves it.
-        response
-            .headers_mut()
-            .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(full_len));
+        response.headers_mut().insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from(full_len),
+        );
     }
     response
 }
@@ -205,7 +223,10 @@ impl hyper::body::Body for Body {
             Body::Full(data) => Poll::Ready(data.take().map(|d| Ok(hyper::body::Frame::data(d)))),
             Body::Cut(data) => Poll::Ready(Some(match data.take() {
                 Some(d) => Ok(hyper::body::Frame::data(d)),
-                None => Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "injected cut")),
+                None => Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "injected cut",
+                )),
             })),
         }
     }

@@ -26,12 +26,19 @@ impl Query {
 
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `key`, in order.
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// A boolean as clients send it: `true`/`false` in any case (Python's
@@ -76,7 +83,11 @@ impl<S: Clone> PageTokens<S> {
 
     /// The state of `token`, if it was issued.
     pub fn get(&self, token: &str) -> Option<S> {
-        self.pages.lock().unwrap_or_else(|e| e.into_inner()).get(token).cloned()
+        self.pages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned()
     }
 }
 
