@@ -33,7 +33,8 @@ async fn main() -> ExitCode {
 async fn timesync() -> Result<Box<dyn std::any::Any>, String> {
     use specbound::sandbox::timesync::{Role, TimeSync};
     let (user, password) = ("admin", "admin-pw");
-    // A site admin (and site manager): may create users, projects and activities.
+    // A site admin, site manager and site spectator, like the server's root user:
+    // may create users, projects and activities.
     let server = TimeSync::builder()
         .user(user, password, Role::Admin)
         .start()

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use futures::TryStreamExt;
 use specbound::runtime::Patch;
 use specbound::sandbox;
-use specbound::timesync::{self, AuthType, types};
+use specbound::timesync::{self, AuthType, prelude::*, types};
 
 /// A flag's value, or the environment variable's.
 fn setting(args: &[String], flag: &str, env: &str) -> Option<String> {
@@ -134,11 +134,14 @@ async fn timesync_tour(args: &[String]) -> specbound::Result<()> {
     let (project_slug, activity_slug) = (format!("tour-{tag}"), format!("tour-dev-{tag}"));
 
     let activity = ts
-        .create_activity(&types::ActivityCreate::new(
+        .create_activity()
+        .body(types::ActivityCreate::new(
             &format!("Tour development {tag}"),
             &activity_slug,
         ))
-        .await?;
+        .send()
+        .await?
+        .into_inner();
     println!(
         "create_activity: {} ({}), revision {}",
         activity.name, activity_slug, activity.revision
@@ -156,7 +159,7 @@ async fn timesync_tour(args: &[String]) -> specbound::Result<()> {
             manager: true,
         },
     );
-    let project = ts.create_project(&project).await?;
+    let project = ts.create_project().body(project).send().await?.into_inner();
     println!(
         "create_project: {} {:?} uuid {}",
         project.name, project.slugs, project.uuid
@@ -166,36 +169,39 @@ async fn timesync_tour(args: &[String]) -> specbound::Result<()> {
     let mut time = types::TimeCreate::new("3h30m".parse()?, &project_slug, &target.user, today);
     time.activities = vec![activity_slug.clone()];
     time.notes = Some("Wrote the tour".into());
-    let created = ts.create_time(&time).await?;
+    let created = ts.create_time().body(time).send().await?.into_inner();
     println!(
-        "create_time: {} ({}s = {}) on {}",
-        created.uuid,
-        created.duration,
-        timesync::Duration::from_secs(created.duration),
-        created.project
+        "create_time: {} ({}s) on {}",
+        created.uuid, created.duration, created.project
     );
 
     let update = types::TimeUpdate {
-        duration: Some("4h".parse::<timesync::Duration>()?.as_secs()),
+        duration: Some("4h".parse::<timesync::Duration>()?.as_secs_f64()),
         notes: Some("Wrote the tour, then fixed it".into()),
         activities: vec![activity_slug.clone()],
         ..Default::default()
     };
-    let updated = ts.update_time(created.uuid, &update).await?;
+    let updated = ts
+        .update_time()
+        .uuid(created.uuid)
+        .body(update)
+        .send()
+        .await?
+        .into_inner();
     println!(
         "update_time: revision {} now {}s",
         updated.revision, updated.duration
     );
 
     let mut stream = ts
-        .times()
-        .user(&target.user)
-        .project(&project_slug)
+        .list_times()
+        .user(vec![target.user.clone()])
+        .project(vec![project_slug.clone()])
         .include_revisions(true)
         .stream();
     while let Some(t) = stream.try_next().await? {
         println!(
-            "times(user, project, include_revisions): {} {}s, {} older revision(s), notes {:?}",
+            "list_times(user, project, include_revisions): {} {}s, {} older revision(s), notes {:?}",
             t.uuid,
             t.duration,
             t.parents.len(),
@@ -215,49 +221,61 @@ async fn timesync_tour(args: &[String]) -> specbound::Result<()> {
         let mut user = types::UserCreate::new("bob", "hunter2");
         user.display_name = Some("Bob".into());
         user.email = Some("bob@example.com".into());
-        let bob = ts.create_user(&user).await?;
+        let bob = ts.create_user().body(user).send().await?.into_inner();
         println!(
             "create_user: {} (password sent bcrypt-hashed)",
             bob.username
         );
         let bob = ts
-            .update_user(
-                "bob",
-                &types::UserUpdate {
-                    email: Patch::Null,
-                    ..Default::default()
-                },
-            )
-            .await?;
+            .update_user()
+            .username("bob")
+            .body(types::UserUpdate {
+                email: Patch::Null,
+                ..Default::default()
+            })
+            .send()
+            .await?
+            .into_inner();
         println!("update_user(bob, email: null): email now {:?}", bob.email);
     }
-    let users = ts.users().send().await?;
-    println!("users(): {} user(s)", users.len());
+    let users = ts.list_users().send().await?.into_inner();
+    println!("list_users: {} user(s)", users.len());
 
-    // Refused before sending, with the field named:
-    match ts.times().project("Not A Slug").send().await {
-        Err(e) => println!("times().project(\"Not A Slug\"): {e}"),
-        Ok(_) => println!("times().project(\"Not A Slug\"): unexpectedly accepted"),
+    // Refused before sending (the spec's slug pattern), with the field named:
+    match ts
+        .list_times()
+        .project(vec!["Not A Slug".into()])
+        .send()
+        .await
+    {
+        Err(e) => println!("list_times().project([\"Not A Slug\"]): {e}"),
+        Ok(_) => println!("list_times().project([\"Not A Slug\"]): unexpectedly accepted"),
     }
     // An API error, typed:
-    match ts.projects().slug("no-such-project").send().await {
-        Err(e) => println!("projects().slug(\"no-such-project\"): {e}"),
-        Ok(p) => println!("projects().slug(\"no-such-project\"): {} found", p.len()),
+    match ts
+        .get_project()
+        .slug("no-such-project".parse::<types::Slug>()?)
+        .send()
+        .await
+    {
+        Err(e) => println!("get_project(no-such-project): {e}"),
+        Ok(p) => println!("get_project(no-such-project): {} found", p.name),
     }
 
-    ts.delete_time(created.uuid).await?;
-    let after = ts
-        .times()
-        .uuid(created.uuid)
-        .include_deleted(true)
+    ts.delete_time().uuid(created.uuid).send().await?;
+    let after = ts.get_time().uuid(created.uuid).send().await;
+    println!(
+        "delete_time: then get_time answers {}",
+        after
+            .err()
+            .map_or("the entry".to_string(), |e| e.to_string())
+    );
+    let project_slug: types::Slug = project_slug.parse()?;
+    ts.delete_project().slug(project_slug).send().await?;
+    ts.delete_activity()
+        .slug(activity_slug.parse::<types::Slug>()?)
         .send()
         .await?;
-    println!(
-        "delete_time: soft-deleted on {:?}",
-        after.first().and_then(|t| t.deleted_at)
-    );
-    ts.delete_project(&project_slug).await?;
-    ts.delete_activity(&activity_slug).await?;
     println!("delete_project, delete_activity: cleaned up");
     Ok(())
 }
@@ -388,7 +406,10 @@ async fn cronofy_tour(args: &[String]) -> specbound::Result<()> {
         (None, None) => None,
     };
 
-    let now = chrono::Utc::now();
+    // Cronofy refuses times with fractions of a second (the client checks it).
+    let now =
+        chrono::DurationRound::duration_trunc(chrono::Utc::now(), chrono::TimeDelta::seconds(1))
+            .map_err(|e| specbound::Error::Config(e.to_string()))?;
     let today = now.date_naive();
     if let Some(calendar_id) = &calendar_id {
         for i in 0..25 {
@@ -404,7 +425,12 @@ async fn cronofy_tour(args: &[String]) -> specbound::Result<()> {
                 event = event.tzid(Some("Europe/London".to_string()));
             }
             let event: types::EventUpsert = event.try_into()?;
-            client.upsert_event(calendar_id, &event).await?;
+            client
+                .upsert_event()
+                .calendar_id(calendar_id.clone())
+                .body(event)
+                .send()
+                .await?;
         }
         println!("upsert_event: 25 managed events in {calendar_id}");
     }
@@ -419,9 +445,7 @@ async fn cronofy_tour(args: &[String]) -> specbound::Result<()> {
     let mut count = 0;
     let mut pages = 0;
     while let Some(event) = events.try_next().await? {
-        if events.current_page().map(|p| p.current) != Some(pages) {
-            pages = events.current_page().map_or(0, |p| p.current);
-        }
+        pages = events.current_page().map_or(pages, |p| p.pages.current);
         if count < 2 {
             println!(
                 "read_events: {:?} {} -> {}",
@@ -439,27 +463,28 @@ async fn cronofy_tour(args: &[String]) -> specbound::Result<()> {
         .tzid("Etc/UTC")
         .include_managed(true)
         .stream()
-        .collect_all()
+        .try_collect::<Vec<_>>()
         .await?;
     println!(
         "read_free_busy: {} block(s) in the next two days",
         busy.len()
     );
 
+    let backwards: types::EventUpsert = types::EventUpsert::builder()
+        .event_id("bad")
+        .summary("Ends before it starts")
+        .start(types::EventTime::from(now))
+        .end(types::EventTime::from(now - chrono::Duration::hours(1)))
+        .try_into()?;
     match client
-        .upsert_event(calendar_id.as_deref().unwrap_or("cal_x"), &{
-            let t = now;
-            types::EventUpsert::builder()
-                .event_id("bad")
-                .summary("Ends before it starts")
-                .start(types::EventTime::from(t))
-                .end(types::EventTime::from(t - chrono::Duration::hours(1)))
-                .try_into()?
-        })
+        .upsert_event()
+        .calendar_id(calendar_id.clone().unwrap_or_else(|| "cal_x".into()))
+        .body(backwards)
+        .send()
         .await
     {
         Err(e) => println!("upsert_event(end before start): {e}"),
-        Ok(()) => println!("upsert_event(end before start): unexpectedly accepted"),
+        Ok(_) => println!("upsert_event(end before start): unexpectedly accepted"),
     }
 
     if let (Some(calendar_id), Some(server)) = (&calendar_id, &sandbox) {
@@ -476,9 +501,16 @@ async fn cronofy_tour(args: &[String]) -> specbound::Result<()> {
                 .collect::<std::collections::BTreeSet<_>>()
         );
         let channel = client
-            .create_notification_channel("https://example.com/cronofy/notifications", None)
-            .await?;
-        println!("create_notification_channel: {}", channel.channel_id);
+            .create_channel()
+            .body(types::ChannelCreate {
+                callback_url: "https://example.com/cronofy/notifications".into(),
+                filters: None,
+            })
+            .send()
+            .await?
+            .into_inner()
+            .channel;
+        println!("create_channel: {}", channel.channel_id);
         client
             .close_channel()
             .channel_id(channel.channel_id.clone())
@@ -523,12 +555,17 @@ async fn cronofy_tour(args: &[String]) -> specbound::Result<()> {
             "upsert_smart_invite: {} ({ics_lines} ICS lines); the guest replied {reply:?}",
             created.smart_invite_id
         );
-        client.revoke_authorization().await?;
-        println!("revoke_authorization: token revoked and removed from the store");
+        client.revoke_stored_token().await?;
+        println!("revoke_stored_token: token revoked and removed from the store");
     } else if let Some(calendar_id) = &calendar_id {
         for i in 0..25 {
             client
-                .delete_event(calendar_id, &format!("specbound-tour-{i}"))
+                .delete_event()
+                .calendar_id(calendar_id.clone())
+                .body(types::EventDelete {
+                    event_id: format!("specbound-tour-{i}"),
+                })
+                .send()
                 .await?;
         }
         println!("delete_event: the 25 tour events removed");

@@ -240,13 +240,14 @@ pub(crate) fn check(
 
 impl types::TimeCreate {
     /// A time entry with its required fields: `duration` worked by `user` on
-    /// `project` (a slug) on `date_worked`. Add notes, an issue URI or
+    /// `project` (a slug) on `date_worked`, the duration sent as seconds with
+    /// their fraction ([`Duration::as_secs_f64`]). Add notes, an issue URI or
     /// activities with the struct's fields or [`types::TimeCreate::builder`].
     pub fn new(duration: Duration, project: &str, user: &str, date_worked: NaiveDate) -> Self {
         types::TimeCreate {
             activities: Vec::new(),
             date_worked,
-            duration: duration.as_secs(),
+            duration: duration.as_secs_f64(),
             issue_uri: None,
             notes: None,
             project: project.to_string(),

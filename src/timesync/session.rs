@@ -234,7 +234,8 @@ impl Prepare for HashPasswords {
 }
 
 /// Puts `token` where TimeSync reads it: the query string of a GET or
-/// DELETE, the `auth` block of a POST body.
+/// DELETE, the `auth` block of a POST body. The POST body is written again,
+/// whole numbers without a fraction (see [`write_whole_numbers_as_integers`]).
 fn put_token(request: &mut reqwest::Request, token: &Secret) -> Result<()> {
     if request.method() == reqwest::Method::POST {
         let Some(body) = request.body().and_then(|b| b.as_bytes()) else {
@@ -255,6 +256,7 @@ fn put_token(request: &mut reqwest::Request, token: &Secret) -> Result<()> {
             "auth".into(),
             serde_json::json!({ "type": "token", "token": token.expose() }),
         );
+        write_whole_numbers_as_integers(&mut value);
         let bytes = serde_json::to_vec(&value)
             .map_err(|e| Error::invalid("request body", e.to_string()))?;
         *request.body_mut() = Some(bytes.into());
@@ -271,6 +273,28 @@ fn put_token(request: &mut reqwest::Request, token: &Secret) -> Result<()> {
             .append_pair("token", token.expose());
     }
     Ok(())
+}
+
+/// Numbers as JavaScript writes them: a whole number (`12600.0`, which is
+/// how serde writes the spec's `number` durations) becomes `12600`, as
+/// pymesync and the server's own tests send it; others are left as they
+/// are. The server reads both forms as the same number.
+fn write_whole_numbers_as_integers(value: &mut serde_json::Value) {
+    const SAFE: f64 = 9_007_199_254_740_991.0;
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= SAFE) {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(write_whole_numbers_as_integers)
+        }
+        serde_json::Value::Object(map) => {
+            map.values_mut().for_each(write_whole_numbers_as_integers)
+        }
+        _ => {}
+    }
 }
 
 /// A TimeSync token, its expiry read from its payload: a JWT-like
@@ -336,13 +360,18 @@ mod tests {
             reqwest::Method::POST,
             "http://127.0.0.1/v0/times".parse().unwrap(),
         );
-        *post.body_mut() = Some(r#"{"object":{"duration":60}}"#.into());
+        *post.body_mut() = Some(r#"{"object":{"duration":60.0,"n":[1.5,-0.0,1e300]}}"#.into());
         put_token(&mut post, &token).unwrap();
-        let body: serde_json::Value =
-            serde_json::from_slice(post.body().unwrap().as_bytes().unwrap()).unwrap();
+        let body = post.body().unwrap().as_bytes().unwrap();
         assert_eq!(
-            body,
-            serde_json::json!({"object": {"duration": 60}, "auth": {"type": "token", "token": "abc+/="}})
+            serde_json::from_slice::<serde_json::Value>(body).unwrap(),
+            serde_json::json!({"object": {"duration": 60, "n": [1.5, 0, 1e300]}, "auth": {"type": "token", "token": "abc+/="}})
+        );
+        // Whole seconds go out as JSON integers, fractions as they are.
+        let text = String::from_utf8_lossy(body);
+        assert!(
+            text.contains(r#""duration":60,"#) && text.contains("[1.5,0,1e+300]"),
+            "{text}"
         );
     }
 }

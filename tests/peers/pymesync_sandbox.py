@@ -15,7 +15,17 @@ Run (two shells):
         http://127.0.0.1:PORT/v0 admin admin-pw
 
 pymesync's base URL is the sandbox's base URL, `/v0` included (pymesync's
-docs say `/v1`; the reference server serves `/v0`).
+docs say `/v1`; the reference server serves `/v0`). The same checks pass
+against the reference server (osuosl/timesync-node on its SQLite database,
+started locally) with the base URL and the administrator it was given.
+
+What the checks follow from the server: an update of a project that does
+not name `default_activity` clears it, so the driver names it again; a
+duration may have a fraction (`1.5`), which the server keeps and answers.
+
+Known pymesync limit: create_time() refuses a float duration itself (it
+treats anything but an int as text like "3h30m"), so the driver sends the
+fractional entry with `requests`, and reads it back through pymesync.
 
 Known pymesync bug: create_user() and update_user() hash the password with
 bcrypt into `bytes`, which `requests`' JSON encoder cannot serialise under
@@ -25,6 +35,8 @@ driver reports that, then sends the same request with the hash as text
 """
 import datetime
 import sys
+
+import requests
 
 import pymesync
 import pymesync.pymesync as pymesync_module
@@ -105,6 +117,16 @@ def main():
     upd = ts.update_project({"owner": user}, "gwm")
     check("update_project with the documented `owner` field is refused by pymesync itself",
           upd == {"pymesync error": "project object: invalid field: owner"}, upd)
+    # As on the server, an update that does not name the default activity
+    # (the name and slugs update above) clears it; name it again to keep it.
+    got = ts.get_projects({"slug": "gwm"})
+    check("update_project without default_activity cleared it",
+          len(got) == 1 and got[0].get("default_activity") is None, got)
+    upd = ts.update_project({"default_activity": "dev"}, "gwm")
+    check("update_project(default_activity)", not is_error(upd) and upd.get("revision") == 3, upd)
+    got = ts.get_projects({"slug": "gwm"})
+    check("get_projects(slug) shows the default activity again",
+          len(got) == 1 and got[0].get("default_activity") == "dev", got)
 
     # -- times
     time = ts.create_time({
@@ -120,7 +142,19 @@ def main():
     upd = ts.update_time({"duration": "2h00m", "notes": "More docs"}, uuid)
     check("update_time", upd.get("duration") == 7200 and upd.get("revision") == 2
           and upd.get("notes") == "More docs", upd)
-    ts.create_time({"duration": 600, "project": "ganeti", "user": user, "date_worked": "2026-02-01"})
+    default = ts.create_time({"duration": 600, "project": "ganeti", "user": user, "date_worked": "2026-02-01"})
+    check("create_time without activities", default.get("revision") == 1 and "activities" not in default, default)
+    fraction = {"duration": 1.5, "project": "gwm", "user": user, "activities": ["dev"],
+                "date_worked": "2026-03-01"}
+    check("create_time with a fractional duration is refused by pymesync itself",
+          is_error(ts.create_time(dict(fraction))))
+    # The server stores 1.5 as sent; send it as another client would.
+    frac = requests.post(base + "/times", json={"auth": {"type": "token", "token": ts.token},
+                                                "object": fraction}).json()
+    check("a fractional duration is kept, as on the server", frac.get("duration") == 1.5, frac)
+    got = ts.get_times({"uuid": frac.get("uuid")})
+    check("get_times(uuid) answers the fraction", len(got) == 1 and got[0].get("duration") == 1.5, got)
+    check("delete_time (the fractional entry)", ts.delete_time(frac.get("uuid")) == {"status": 200})
     filtered = ts.get_times({"user": [user], "project": ["gwm"], "activity": ["dev"],
                              "start": "2026-01-01", "end": "2026-01-31", "include_revisions": True})
     check("get_times(user, project, activity, start, end, include_revisions)",
@@ -166,7 +200,7 @@ def main():
     # -- deletes
     for t in ts.get_times():
         check("delete_time", ts.delete_time(t["uuid"]) == {"status": 200})
-    check("get_times(include_deleted)", len(ts.get_times({"include_deleted": True})) == 2)
+    check("get_times(include_deleted)", len(ts.get_times({"include_deleted": True})) == 3)
     check("delete_project", ts.delete_project("gwm") == {"status": 200})
     check("delete_activity", ts.delete_activity("docs") == {"status": 200})
     check("delete_user", ts.delete_user("guyn") == {"status": 200})

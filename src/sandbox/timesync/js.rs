@@ -71,6 +71,194 @@ pub(super) fn js_string(value: &Value) -> String {
     }
 }
 
+/// A number as JavaScript's `JSON.stringify` writes it: whole numbers
+/// without a fraction (`90`, not `90.0`), others as the shortest decimal
+/// that reads back (`1.5`). For `#[serde(serialize_with)]`.
+pub(super) fn serialize_js_number<S: serde::Serializer>(n: &f64, s: S) -> Result<S::Ok, S::Error> {
+    const SAFE: f64 = 9_007_199_254_740_991.0;
+    if n.fract() == 0.0 && n.abs() <= SAFE {
+        // Exact: a whole number within JavaScript's safe integers.
+        return s.serialize_i64(*n as i64);
+    }
+    s.serialize_f64(*n)
+}
+
+/// JavaScript's `Number(value)` for a JSON value, `None` standing for
+/// `NaN`: numbers as they are, `null`, `false` and `[]` as 0, `true` as 1,
+/// strings read as JavaScript reads them (trimmed; empty is 0; decimal,
+/// exponent, `0x`, `0o` and `0b` forms; `Infinity`), arrays through their
+/// text (`["4"]` is 4), objects as `NaN`.
+pub(super) fn js_number(value: &Value) -> Option<f64> {
+    let text = match value {
+        Value::Null => return Some(0.0),
+        Value::Bool(b) => return Some(f64::from(u8::from(*b))),
+        Value::Number(n) => return n.as_f64(),
+        Value::Object(_) => return None,
+        Value::String(_) | Value::Array(_) => js_string(value),
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Some(0.0);
+    }
+    let radix = |prefix: [&str; 2], radix: u32| {
+        prefix
+            .iter()
+            .find_map(|p| text.strip_prefix(p))
+            .map(|digits| u64::from_str_radix(digits, radix).ok().map(|n| n as f64))
+    };
+    if let Some(n) = radix(["0x", "0X"], 16)
+        .or_else(|| radix(["0o", "0O"], 8))
+        .or_else(|| radix(["0b", "0B"], 2))
+    {
+        return n;
+    }
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if unsigned == "Infinity" {
+        return Some(if text.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
+    }
+    // Rust also reads `inf`, `nan` and `infinity` in any case; JavaScript
+    // reads only digits, `.`, signs and exponents.
+    if !unsigned
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+    {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A form body as Express reads it (`urlencoded({extended: true})`, that is
+/// `qs`): `a[b]=1` nests, `a[]=x` appends, `a[0]=x` is an array index
+/// (arrays are compacted: `a[3]=x` alone is `["x"]`), a repeated key makes
+/// an array of its values, and an object that mixes names and indices keeps
+/// the indices as names. Every value is a string.
+pub(super) fn express_form(body: &[u8]) -> Value {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    // qs takes indices up to `arrayLimit`, which body-parser sets to the
+    // number of parameters, at least 100.
+    let limit = pairs.len().max(100);
+    let mut root = FormNode::Tree(Vec::new());
+    for (key, value) in pairs {
+        root.insert(&form_segments(&key, limit), Value::String(value));
+    }
+    root.into_value()
+}
+
+/// One segment of a form key.
+#[derive(Clone, PartialEq)]
+enum FormKey {
+    Name(String),
+    Index(usize),
+    /// `[]`: the next index.
+    Append,
+}
+
+/// `a[b][0][]` as `a`, `b`, index 0, append; a key without complete
+/// brackets is one name, as in `qs`.
+fn form_segments(key: &str, limit: usize) -> Vec<FormKey> {
+    let (head, mut rest) = match key.find('[') {
+        Some(i) if i > 0 && key[i..].contains(']') => (&key[..i], &key[i..]),
+        _ => return vec![FormKey::Name(key.to_string())],
+    };
+    let mut segments = vec![FormKey::Name(head.to_string())];
+    while let Some(inner) = rest.strip_prefix('[') {
+        let Some(end) = inner.find(']').filter(|e| !inner[..*e].contains('[')) else {
+            break;
+        };
+        let name = &inner[..end];
+        segments.push(match name.parse::<usize>() {
+            _ if name.is_empty() => FormKey::Append,
+            Ok(i) if i <= limit && i.to_string() == name => FormKey::Index(i),
+            _ => FormKey::Name(name.to_string()),
+        });
+        rest = &inner[end + 1..];
+    }
+    segments
+}
+
+/// The tree of form values being read.
+enum FormNode {
+    Leaf(Value),
+    Tree(Vec<(FormKey, FormNode)>),
+}
+
+impl FormNode {
+    fn insert(&mut self, segments: &[FormKey], value: Value) {
+        let Some((first, rest)) = segments.split_first() else {
+            match self {
+                // A repeated key: its values make an array.
+                FormNode::Leaf(Value::Array(items)) => items.push(value),
+                FormNode::Leaf(old) => *old = Value::Array(vec![old.take(), value]),
+                FormNode::Tree(children) if children.is_empty() => *self = FormNode::Leaf(value),
+                FormNode::Tree(_) => {}
+            }
+            return;
+        };
+        let FormNode::Tree(children) = self else {
+            return;
+        };
+        let key = match first {
+            FormKey::Append => FormKey::Index(
+                children
+                    .iter()
+                    .filter_map(|(k, _)| match k {
+                        FormKey::Index(i) => Some(i + 1),
+                        _ => None,
+                    })
+                    .max()
+                    .unwrap_or(0),
+            ),
+            other => other.clone(),
+        };
+        let at = match children.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                children.push((key, FormNode::Tree(Vec::new())));
+                children.len() - 1
+            }
+        };
+        children[at].1.insert(rest, value);
+    }
+
+    fn into_value(self) -> Value {
+        let children = match self {
+            FormNode::Leaf(v) => return v,
+            FormNode::Tree(children) => children,
+        };
+        if !children.is_empty() && children.iter().all(|(k, _)| matches!(k, FormKey::Index(_))) {
+            let mut items: Vec<(usize, Value)> = children
+                .into_iter()
+                .map(|(k, node)| match k {
+                    FormKey::Index(i) => (i, node.into_value()),
+                    _ => (0, Value::Null),
+                })
+                .collect();
+            items.sort_by_key(|(i, _)| *i);
+            return Value::Array(items.into_iter().map(|(_, v)| v).collect());
+        }
+        Value::Object(
+            children
+                .into_iter()
+                .map(|(k, node)| {
+                    let name = match k {
+                        FormKey::Name(n) => n,
+                        FormKey::Index(i) => i.to_string(),
+                        FormKey::Append => String::new(),
+                    };
+                    (name, node.into_value())
+                })
+                .collect(),
+        )
+    }
+}
+
 /// A string field of `object`.
 pub(super) fn str_field<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     object.get(key).and_then(Value::as_str)
@@ -226,6 +414,71 @@ mod tests {
         assert!(q.loose_flag("user"));
         assert!(!q.strict_flag("user"));
         assert!(q.strict_flag("start"));
+    }
+
+    #[test]
+    fn form_bodies_are_read_as_qs_reads_them() {
+        let form = |body: &str| express_form(body.as_bytes());
+        assert_eq!(
+            form("auth[type]=token&object[activities][0]=docs&object[activities][1]=dev"),
+            serde_json::json!({"auth": {"type": "token"}, "object": {"activities": ["docs", "dev"]}})
+        );
+        assert_eq!(form("a[1]=y&a[0]=x"), serde_json::json!({"a": ["x", "y"]}));
+        assert_eq!(form("a[5]=x"), serde_json::json!({"a": ["x"]}));
+        assert_eq!(form("a[]=x&a[]=y"), serde_json::json!({"a": ["x", "y"]}));
+        assert_eq!(
+            form("a=x&a=y&a=z"),
+            serde_json::json!({"a": ["x", "y", "z"]})
+        );
+        assert_eq!(
+            form("a[0]=x&a[b]=y"),
+            serde_json::json!({"a": {"0": "x", "b": "y"}})
+        );
+        assert_eq!(
+            form("a[01]=x&a[1000]=y"),
+            serde_json::json!({"a": {"01": "x", "1000": "y"}})
+        );
+        assert_eq!(
+            form("a[b=1&c=+2"),
+            serde_json::json!({"a[b": "1", "c": " 2"})
+        );
+        assert_eq!(
+            form(r#"{"auth":{}}"#),
+            serde_json::json!({r#"{"auth":{}}"#: ""})
+        );
+    }
+
+    #[test]
+    fn numbers_are_read_as_javascript_reads_them() {
+        let n = |v: Value| js_number(&v);
+        assert_eq!(n("90".into()), Some(90.0));
+        assert_eq!(n(" 2.5 ".into()), Some(2.5));
+        assert_eq!(n("1e1".into()), Some(10.0));
+        assert_eq!(n("0x10".into()), Some(16.0));
+        assert_eq!(n("".into()), Some(0.0));
+        assert_eq!(n(Value::Null), Some(0.0));
+        assert_eq!(n(true.into()), Some(1.0));
+        assert_eq!(n(serde_json::json!([])), Some(0.0));
+        assert_eq!(n(serde_json::json!(["-4"])), Some(-4.0));
+        assert_eq!(n("-Infinity".into()), Some(f64::NEG_INFINITY));
+        for nan in [
+            Value::from("abc"),
+            Value::from("inf"),
+            Value::from("0x"),
+            serde_json::json!([1, 2]),
+            serde_json::json!({}),
+        ] {
+            assert_eq!(n(nan.clone()), None, "{nan}");
+        }
+        let text = |x: f64| {
+            let mut out = Vec::new();
+            serialize_js_number(&x, &mut serde_json::Serializer::new(&mut out)).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            (text(90.0), text(1.5), text(0.0)),
+            ("90".into(), "1.5".into(), "0".into())
+        );
     }
 
     #[test]

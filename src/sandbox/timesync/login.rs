@@ -10,7 +10,7 @@ use super::super::engine::{Call, Response};
 use super::Sandbox;
 use super::checks::Fields;
 use super::errors::{ApiErr, authentication_failure, authentication_type_failure, html, respond};
-use super::js::{ExpressQuery, QueryValue, js_string, now_ms, str_field, truthy};
+use super::js::{ExpressQuery, QueryValue, express_form, js_string, now_ms, str_field, truthy};
 use super::store::{IssuedToken, Me, Store};
 
 /// The `iss` of the sandbox's tokens.
@@ -65,13 +65,21 @@ impl Sandbox {
     }
 }
 
-/// The body as the server's body parsers read it: JSON (an object or an
-/// array) or form fields; nothing at all reads as `{}`.
+/// The body as the server's body parsers read it (`bodyParser.json()` and
+/// `bodyParser.urlencoded({extended: true})`): `application/json` as JSON
+/// (an object or an array; anything else is the server's 400 for invalid
+/// JSON), form fields as `qs` reads them, and a body of any other type, or
+/// none at all, as `{}`.
 pub(super) fn read_body(call: &Call) -> Result<Value, ApiErr> {
-    match call.body() {
-        Ok(Value::Null) => Ok(Value::Object(serde_json::Map::new())),
-        Ok(v @ (Value::Object(_) | Value::Array(_))) => Ok(v),
-        _ => Err(super::errors::bad_json()),
+    let empty = || Value::Object(serde_json::Map::new());
+    match call.request.media_type().as_str() {
+        "application/x-www-form-urlencoded" => Ok(express_form(&call.request.body)),
+        "application/json" => match call.body() {
+            Ok(Value::Null) => Ok(empty()),
+            Ok(v @ (Value::Object(_) | Value::Array(_))) => Ok(v),
+            _ => Err(super::errors::bad_json()),
+        },
+        _ => Ok(empty()),
     }
 }
 

@@ -9,25 +9,36 @@
 //! [`engine`]: routing comes from the spec's operation table,
 //! and request objects are checked against the spec's schemas, each problem
 //! answered in the server's own words and order (see `checks.rs`). Bodies
-//! may be JSON or form-encoded (`auth[type]=password&...`), as the server's
-//! body parsers accept both; a route the server does not have is answered
-//! with Express's own 404 page.
+//! may be JSON or form-encoded (`auth[type]=password&...`), read as the
+//! server's body parsers read them (form fields as Express's `qs` reads them:
+//! `a[0]=x` and repeated keys make arrays; a body of any other type reads as
+//! empty); a route the server does not have is answered with Express's own
+//! 404 page. Durations are numbers of seconds, a fraction included, stored
+//! and answered as sent. A project whose `users` name no existing user (or
+//! none) fails with 500 and stores nothing, as on the server. A seeded
+//! [`Role::Admin`] looks like the user the server's `create-account` script
+//! makes.
 //!
 //! Where the reference server has a bug, the sandbox does what the code meant
 //! (each case is marked `Server bug:` in the source); the differences are:
 //!
 //! - `GET /times/{uuid}?include_revisions=true` on an entry with one revision
-//!   answers it with empty `parents` (the server never answers).
+//!   answers it with empty `parents` (on the server the request throws; on
+//!   the Node.js versions in use today that ends the server process, so the
+//!   connection closes without an answer and later requests are refused).
 //! - The single-object GETs with `include_revisions` answer 404 for an unknown
 //!   slug (the server answers 200 with an empty body).
 //! - `POST /times/{uuid}` answers the entry as `GET` would, with its
 //!   activities and new owner (the server answers `activities: []` and the
 //!   previous owner).
 //! - `POST /projects/{slug}` answers the project as `GET` would (the server
-//!   echoes the sent `users` and shows a cleared default activity).
+//!   echoes the sent `users` and, when the update cleared the default
+//!   activity, still names the previous one). As on the server, an update
+//!   that does not name a default activity clears it.
 //! - `POST /users` answers the stored `active` flag (the server answers `true`
-//!   when `false` was sent) and refuses unknown fields with 400 (the server
-//!   fails with 500).
+//!   when `false` was sent). It and `POST /users/{username}` refuse unknown
+//!   fields with 400 where the server fails with 500: after every other
+//!   check, as the server's failing database write comes last.
 //! - `DELETE /projects/{slug}` lets the project's managers delete it (the
 //!   server looks their role up by the wrong id); `DELETE /activities/{slug}`
 //!   refuses (405) only when a current time entry uses the activity, and
@@ -35,13 +46,18 @@
 //! - `POST /activities/{slug}` revises the newest revision of the activity
 //!   named by its current slug.
 //! - An empty `activities` array (time entries) or `slugs` array (new
-//!   projects) is refused with 400, as the spec's `minItems` says (the server
-//!   stores objects no GET shows).
+//!   projects) is refused with 400, as the spec's `minItems` says (creating
+//!   with one, the server fails with 500 and stores nothing; updating a time
+//!   entry with `activities: []`, it stores a revision without activities,
+//!   which no GET shows, and answers its raw database row).
 //! - An unknown login `type` is always refused (the server may reuse the
 //!   strategy of an earlier request).
 //! - A value the spec's schema refuses where the server has no check of its
-//!   own (a fractional duration, `notes` that are not a string on creation)
-//!   is refused with the server's `Field .. should be ..` text.
+//!   own (`notes` that are not a string on creation, roles in a project's
+//!   `users` that are not booleans) is refused with the server's
+//!   `Field .. should be ..` text.
+//! - An update of a time entry ignores an infinite `duration` (`"Infinity"`),
+//!   which the server would store and answer as `null`.
 //!
 //! Where the spec is stricter than the server, the sandbox takes what the
 //! server takes, so that other clients (pymesync) see the server's answers:
@@ -49,8 +65,9 @@
 //! for anything but `false`, `include_revisions` only for `true` or an empty
 //! value; neither is ever refused), dates are found inside longer texts, an
 //! empty project name or issue URI on creation is accepted, unknown fields of
-//! a new time entry are echoed, and the slug GETs check only for characters
-//! other than letters, digits, `-` and `_`.
+//! a new time entry are echoed, an update's `duration` is whatever
+//! JavaScript's `Number(..)` reads (`"2.5"`, `true`), and the slug GETs
+//! check only for characters other than letters, digits, `-` and `_`.
 //!
 //! JSON answers have the keys of the spec's schemas (their order is not kept
 //! for echoed objects).
@@ -88,6 +105,12 @@ use crate::{Error, Result};
 /// The default lifetime of a token, as on the reference server.
 const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
 
+/// The display name of the user the server's `create-account` script makes.
+const ADMIN_DISPLAY_NAME: &str = "root";
+
+/// The meta text of the user the server's `create-account` script makes.
+const ADMIN_META: &str = "Root user. Created automatically. Use to create other users.";
+
 /// bcrypt cost for the passwords of seeded users (fast; the hashes are only
 /// ever checked by this sandbox).
 const SEED_BCRYPT_COST: u32 = 4;
@@ -95,8 +118,11 @@ const SEED_BCRYPT_COST: u32 = 4;
 /// A user's site-wide role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
-    /// `site_admin` and `site_manager`: may do everything, including creating
-    /// users (which needs both flags).
+    /// `site_admin`, `site_manager` and `site_spectator`, display name `root`
+    /// and the meta text `Root user. Created automatically. Use to create
+    /// other users.`, like the first user the server's `create-account`
+    /// script makes: may do everything, including creating users (which
+    /// needs both `site_admin` and `site_manager`).
     Admin,
     /// `site_manager`: manages projects, activities and users, deletes any
     /// time entry; sees only the time entries a member would.
@@ -111,7 +137,7 @@ impl Role {
     /// `(site_spectator, site_manager, site_admin)`.
     fn flags(self) -> (bool, bool, bool) {
         match self {
-            Role::Admin => (false, true, true),
+            Role::Admin => (true, true, true),
             Role::Manager => (false, true, false),
             Role::Spectator => (true, false, false),
             Role::Member => (false, false, false),
@@ -338,12 +364,13 @@ impl TimeSyncBuilder {
                 Some(hash)
             };
             let (site_spectator, site_manager, site_admin) = seed.role.flags();
+            let root = |text: &str| (seed.role == Role::Admin).then(|| text.to_string());
             state.users.push(UserRow {
                 username: seed.username,
                 password,
-                display_name: None,
+                display_name: root(ADMIN_DISPLAY_NAME),
                 email: None,
-                meta: None,
+                meta: root(ADMIN_META),
                 site_spectator,
                 site_manager,
                 site_admin,

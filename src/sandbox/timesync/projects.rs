@@ -10,7 +10,8 @@ use super::super::engine::Call;
 use super::checks::{Fields, lax_slug, path_refused, valid_slug};
 use super::errors::{
     Answer, ApiErr, Outcome, authorization_failure, html, invalid_field, invalid_foreign_key,
-    invalid_identifier, json, method_not_allowed, not_found, slugs_exist, unknown_field,
+    invalid_identifier, json, method_not_allowed, not_found, server_error, slugs_exist,
+    unknown_field,
 };
 use super::js::{ExpressQuery, day, now_ms, str_array, str_field, truthy};
 use super::store::{Me, ProjectOut, ProjectRow, Roles, Store};
@@ -144,6 +145,8 @@ impl Store {
                 "name which already exists",
             ));
         }
+        let users = object.get("users").and_then(Value::as_object);
+        self.some_user_exists(users)?;
         let uri = str_field(object, "uri").filter(|u| !u.is_empty());
         let now = now_ms();
         let uuid = Uuid::new_v4();
@@ -163,7 +166,7 @@ impl Store {
             self.slugs.insert(slug, uuid);
         }
         let mut answer = object.as_object().cloned().unwrap_or_default();
-        if let Some(users) = object.get("users").and_then(Value::as_object) {
+        if let Some(users) = users {
             let kept = self.set_roles(uuid, users);
             answer.insert("users".into(), Value::Object(kept));
         }
@@ -175,8 +178,22 @@ impl Store {
         html(&answer)
     }
 
-    /// Replaces a project's roles with `users` (after the type checks),
-    /// skipping usernames that do not exist; answers the roles kept.
+    /// The last check of a create or update with `users`: the server skips
+    /// usernames that do not exist, but when none exists (or `users` is
+    /// empty) its insert of no roles fails, and it answers 500 having stored
+    /// nothing (an empty insert is an error on its SQLite database).
+    fn some_user_exists(&self, users: Option<&Map<String, Value>>) -> Result<(), ApiErr> {
+        match users {
+            Some(users) if !users.keys().any(|u| self.user(u).is_some()) => Err(server_error(
+                "the project's users name no existing user: the server's empty insert fails",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Replaces a project's roles with `users` (after the type checks and
+    /// [`Store::some_user_exists`]), skipping usernames that do not exist;
+    /// answers the roles kept.
     fn set_roles(&mut self, uuid: Uuid, users: &Map<String, Value>) -> Map<String, Value> {
         let mut roles = BTreeMap::new();
         let mut kept = Map::new();
@@ -195,11 +212,7 @@ impl Store {
             );
             kept.insert(username.clone(), value.clone());
         }
-        if roles.is_empty() {
-            self.roles.remove(&uuid);
-        } else {
-            self.roles.insert(uuid, roles);
-        }
+        self.roles.insert(uuid, roles);
         kept
     }
 
@@ -227,14 +240,16 @@ impl Store {
                 &format!("make changes to {}", old.name),
             ));
         }
+        // As on the server, an update that names no default activity clears
+        // it: `null`, and also an absent (or empty) `default_activity`, since
+        // the server carries over a column it never read.
         let default_activity = match object.get("default_activity") {
-            Some(Value::Null) => None,
             Some(v) if truthy(Some(v)) => Some(
                 v.as_str()
                     .and_then(|s| self.activity_uuid(s))
                     .ok_or_else(|| invalid_foreign_key("project", "activity"))?,
             ),
-            _ => old.default_activity,
+            _ => None,
         };
         let name = str_field(object, "name").filter(|n| !n.is_empty());
         if let Some(name) = name.filter(|n| *n != old.name)
@@ -257,6 +272,8 @@ impl Store {
                 return Err(slugs_exist(taken));
             }
         }
+        let users = object.get("users").and_then(Value::as_object);
+        self.some_user_exists(users)?;
         let uri = str_field(object, "uri").filter(|u| !u.is_empty());
         let new = ProjectRow {
             name: name.map_or(old.name.clone(), str::to_string),
@@ -271,7 +288,7 @@ impl Store {
         };
         self.projects[index].newest = false;
         self.projects.push(new);
-        if let Some(users) = object.get("users").and_then(Value::as_object) {
+        if let Some(users) = users {
             self.set_roles(uuid, users);
         }
         if let Some(slugs) = &slugs {
@@ -281,8 +298,8 @@ impl Store {
             }
         }
         // Server bug: the answer echoes the sent `users` (unknown usernames
-        // included) and shows the old default activity after `null`; the
-        // sandbox answers the project as a GET would.
+        // included) and names the previous default activity when the update
+        // cleared it; the sandbox answers the project as a GET would.
         let last = self.projects.len() - 1;
         let answer = self.compile_project(&self.projects[last], true);
         if slugs.is_some() {

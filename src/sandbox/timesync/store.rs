@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::js::opt_day;
+use super::js::{opt_day, serialize_js_number};
 
 /// Everything the sandbox stores.
 #[derive(Default)]
@@ -84,7 +84,8 @@ pub(super) struct ProjectRow {
 
 #[derive(Clone)]
 pub(super) struct TimeRow {
-    pub(super) duration: u64,
+    /// Seconds, as sent (a fraction included).
+    pub(super) duration: f64,
     /// The username (usernames never change).
     pub(super) user: String,
     /// The project's UUID.
@@ -123,7 +124,8 @@ pub(super) struct Me {
 /// A time entry (`compileTime`).
 #[derive(Serialize)]
 pub(super) struct TimeOut {
-    duration: u64,
+    #[serde(serialize_with = "serialize_js_number")]
+    duration: f64,
     user: String,
     notes: Option<String>,
     issue_uri: Option<String>,

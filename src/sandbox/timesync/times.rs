@@ -13,8 +13,8 @@ use super::errors::{
     invalid_foreign_key, invalid_identifier, json, missing_field, not_found, unknown_field,
 };
 use super::js::{
-    ExpressQuery, QueryValue, date_ms, day, has_iso_date, now_ms, parse_date_worked, parse_js_date,
-    str_array, str_field,
+    ExpressQuery, QueryValue, date_ms, day, has_iso_date, js_number, now_ms, parse_date_worked,
+    parse_js_date, str_array, str_field,
 };
 use super::store::{Me, Store, TimeRow};
 
@@ -250,9 +250,10 @@ impl Store {
                 "negative number",
             ));
         }
+        // Any number of seconds, a fraction included: the server stores it as sent.
         let duration = object
             .get("duration")
-            .and_then(Value::as_u64)
+            .and_then(Value::as_f64)
             .unwrap_or_default();
         let project = str_field(object, "project").unwrap_or_default().to_string();
         let user = str_field(object, "user").unwrap_or_default().to_string();
@@ -351,8 +352,11 @@ impl Store {
                 return Err(invalid_field("time", "duration", "number", "object"));
             }
             // "Duration always ends up a string for some reason": the server
-            // reads it with `Number(..)`.
-            *duration = js_number(duration);
+            // reads it with `Number(..)` ("90", "2.5", true, ["4"]). NaN, which
+            // it then ignores as falsy, is 0 here; so is an infinite number
+            // (the server would store it and answer `null`).
+            let n = js_number(duration).filter(|n| n.is_finite()).unwrap_or(0.0);
+            *duration = serde_json::Number::from_f64(n).map_or(Value::from(0), Value::Number);
         }
         let object = &object;
         let fields = Fields::check(call, "TimeUpdate", object);
@@ -430,8 +434,8 @@ impl Store {
         let new = TimeRow {
             duration: object
                 .get("duration")
-                .and_then(Value::as_u64)
-                .filter(|d| *d != 0)
+                .and_then(Value::as_f64)
+                .filter(|d| *d != 0.0)
                 .unwrap_or(old.duration),
             user,
             project,
@@ -514,44 +518,4 @@ fn activities_check(fields: &Fields<'_>, object: &Value) -> Result<Option<Vec<St
         return Err(invalid_field("time", "activities", expected, &actual));
     }
     Ok(str_array(object, "activities"))
-}
-
-/// JavaScript's `Number(value)` for what `update_time` reads as a duration
-/// (not an object); `NaN`, which the server then ignores as falsy, is 0.
-fn js_number(value: &Value) -> Value {
-    let text = match value {
-        Value::Null => return Value::from(0),
-        Value::Bool(b) => return Value::from(u8::from(*b)),
-        Value::Number(_) => return value.clone(),
-        Value::String(s) => s.trim().to_string(),
-        Value::Array(items) => match items.as_slice() {
-            [] => String::new(),
-            [one] => super::js::js_string(one).trim().to_string(),
-            _ => return Value::from(0),
-        },
-        Value::Object(_) => return Value::from(0),
-    };
-    if text.is_empty() {
-        return Value::from(0);
-    }
-    match text.parse::<f64>() {
-        Ok(n) if n.is_finite() && n.fract() == 0.0 && n.abs() < 9e15 => Value::from(n as i64),
-        Ok(n) if n.is_finite() => Value::from(n),
-        _ => Value::from(0),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn update_durations_are_read_as_javascript_numbers() {
-        assert_eq!(js_number(&Value::from("90")), Value::from(90));
-        assert_eq!(js_number(&Value::Null), Value::from(0));
-        assert_eq!(js_number(&Value::from(" 1.5 ")), Value::from(1.5));
-        assert_eq!(js_number(&Value::from("abc")), Value::from(0));
-        assert_eq!(js_number(&serde_json::json!(["-4"])), Value::from(-4));
-        assert_eq!(js_number(&Value::from(true)), Value::from(1));
-    }
 }

@@ -71,10 +71,6 @@ impl Store {
             }
         }
         let fields = Fields::check(call, "UserCreate", object);
-        // Server bug: other unknown fields make its insert fail with 500.
-        if let Some(key) = fields.unknown() {
-            return Err(unknown_field("user", key));
-        }
         if let Some(e) = fields.shape_error("user", CREATE_ORDER) {
             return Err(e);
         }
@@ -98,6 +94,11 @@ impl Store {
         }
         if self.user(&username).is_some() {
             return Err(username_exists(&username));
+        }
+        // Server bug: other unknown fields make its insert fail with 500,
+        // after every check above; the sandbox refuses them there with 400.
+        if let Some(key) = fields.unknown() {
+            return Err(unknown_field("user", key));
         }
         let text = |key: &str| {
             str_field(object, key)
@@ -152,10 +153,6 @@ impl Store {
             }
         }
         let fields = Fields::check(call, "UserUpdate", object);
-        // Server bug: other unknown fields make its update fail with 500.
-        if let Some(key) = fields.unknown() {
-            return Err(unknown_field("user", key));
-        }
         if let Some(email) = object.get("email").filter(|e| truthy(Some(e)))
             && !email.as_str().is_some_and(valid_email)
         {
@@ -195,6 +192,14 @@ impl Store {
         }
         if let Some(e) = fields.shape_error("user", UPDATE_ORDER) {
             return Err(e);
+        }
+        if self.user(username).is_none() {
+            return Err(not_found("user"));
+        }
+        // Server bug: other unknown fields make its update fail with 500,
+        // after every check above; the sandbox refuses them there with 400.
+        if let Some(key) = fields.unknown() {
+            return Err(unknown_field("user", key));
         }
         let user = self.user_mut(username).ok_or_else(|| not_found("user"))?;
         let text = |key: &str| str_field(object, key).map(str::to_string);

@@ -1,8 +1,9 @@
 //! TimeSync: the client on the wire against recorded fixtures (`wire`,
-//! `failures`), and the sandbox driven by the client over real HTTP
-//! (`sandbox`).
+//! `failures`), what the spec says of the reference server (`spec_text`),
+//! and the sandbox driven by the client over real HTTP (`sandbox`).
 
 mod failures;
+mod spec_text;
 mod wire;
 
 #[cfg(feature = "sandbox")]

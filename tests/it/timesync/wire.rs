@@ -150,7 +150,7 @@ async fn list_times_sends_every_filter_and_streams_typed_times() {
     let want = &fixture.body()[0];
     assert_eq!(times.len(), 1);
     assert_eq!(times[0].uuid.to_string(), want["uuid"]);
-    assert_eq!(times[0].duration, 12_000);
+    assert_eq!(times[0].duration, 12_000.0);
     assert_eq!(times[0].project, ["ganeti", "gwm"]);
     assert_eq!(times[0].activities, ["docs", "planning"]);
     assert_eq!(times[0].date_worked, date("2014-04-17"));
@@ -320,7 +320,7 @@ async fn create_time_turns_3h30m_into_12600_seconds() {
     time.activities = vec!["docs".into()];
     time.issue_uri = Some("https://github.com/osuosl/ganeti_webmgr/issues/56".into());
     let created = ts.create_time().body(time).send().await.unwrap();
-    assert_eq!(created.duration, 12_600);
+    assert_eq!(created.duration, 12_600.0);
 }
 
 #[tokio::test]
@@ -340,7 +340,7 @@ async fn update_time_sends_only_the_fields_set() {
         duration: Some(
             "5h".parse::<specbound::timesync::Duration>()
                 .unwrap()
-                .as_secs(),
+                .as_secs_f64(),
         ),
         notes: Some(fixture.request_body()["notes"].as_str().unwrap().into()),
         date_worked: Some(date("2014-06-07")),
@@ -355,7 +355,7 @@ async fn update_time_sends_only_the_fields_set() {
         .unwrap()
         .into_inner();
     assert_eq!(updated.revision, 2);
-    assert_eq!(updated.duration, 18_000);
+    assert_eq!(updated.duration, 18_000.0);
     assert_eq!(updated.updated_at, Some(date("2014-07-02")));
 }
 

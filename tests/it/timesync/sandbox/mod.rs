@@ -2,6 +2,7 @@
 //! results, typed errors with the reference server's exact texts, roles,
 //! revisions, soft deletion and token renewal.
 
+mod as_on_the_server;
 mod bad_objects;
 mod login;
 mod objects;
@@ -94,11 +95,22 @@ async fn create_time(ts: &Client, t: types::TimeCreate) -> specbound::Result<typ
         .map(|r| r.into_inner())
 }
 
-/// The sorted durations of `times`, which the tests use as ids.
+/// The sorted durations of `times`, which the tests use as ids (whole
+/// seconds: the tests create whole durations).
 fn durations(times: &[types::Time]) -> Vec<u64> {
-    let mut d: Vec<u64> = times.iter().map(|t| t.duration).collect();
+    let mut d: Vec<u64> = times.iter().map(|t| whole(t.duration)).collect();
     d.sort_unstable();
     d
+}
+
+/// A duration the tests created as whole seconds.
+#[track_caller]
+fn whole(seconds: f64) -> u64 {
+    assert!(
+        seconds >= 0.0 && seconds.fract() == 0.0,
+        "{seconds} is not whole seconds"
+    );
+    seconds as u64
 }
 
 /// Roles on a project.

@@ -31,7 +31,7 @@ async fn permission_failures_are_401_authorization_failures_with_the_servers_tex
         denied("carol is not authorized to create time entries for project gwm.")
     );
     let one_second = types::TimeUpdate {
-        duration: Some(1),
+        duration: Some(1.0),
         ..Default::default()
     };
     assert_eq!(
@@ -167,7 +167,7 @@ async fn unknown_objects_are_404s_with_the_servers_texts() {
         missing("time")
     );
     let one_second = types::TimeUpdate {
-        duration: Some(1),
+        duration: Some(1.0),
         ..Default::default()
     };
     assert_eq!(

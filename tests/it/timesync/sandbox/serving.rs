@@ -85,6 +85,84 @@ async fn form_encoded_bodies_are_read_like_json_as_express_reads_them() {
 }
 
 #[tokio::test]
+async fn form_fields_make_arrays_as_qs_does_and_other_bodies_read_as_empty() {
+    let server = team().await;
+    let token = raw_token(&server, "alice", "alice-pw").await;
+    let ts = logged_in(&server, "alice", "alice-pw").await;
+    let created = ts
+        .create_time()
+        .body(super::time(60, "gwm", "alice", "2026-01-05", &["dev"]))
+        .send()
+        .await
+        .unwrap();
+    let path = format!("/times/{}", created.uuid);
+    let auth = [("auth[type]", "token"), ("auth[token]", token.as_str())];
+    let update = |fields: &'static [(&'static str, &'static str)]| {
+        let all: Vec<(&str, &str)> = auth.iter().chain(fields).copied().collect();
+        let server = &server;
+        let path = path.clone();
+        async move { form_post(server, &path, &all).await }
+    };
+    // An update reads its duration with `Number(..)`, so a form's string works.
+    let (status, answer) =
+        update(&[("object[duration]", "45.5"), ("object[notes]", "formed")]).await;
+    assert_eq!(
+        (status, &answer["duration"], &answer["notes"]),
+        (200, &json!(45.5), &json!("formed")),
+        "{answer}"
+    );
+    // Indices, `[]` and a repeated key all make arrays, as the server reads them.
+    let forms: [&'static [(&'static str, &'static str)]; 3] = [
+        &[
+            ("object[activities][1]", "dev"),
+            ("object[activities][0]", "docs"),
+        ],
+        &[
+            ("object[activities][]", "docs"),
+            ("object[activities][]", "dev"),
+        ],
+        &[
+            ("object[activities]", "docs"),
+            ("object[activities]", "dev"),
+        ],
+    ];
+    for fields in forms {
+        let (status, answer) = update(fields).await;
+        assert_eq!(
+            (status, &answer["activities"]),
+            (200, &json!(["dev", "docs"])),
+            "{fields:?}: {answer}"
+        );
+    }
+    let (status, answer) = update(&[("object[activities]", "docs")]).await;
+    assert_eq!(
+        (status, answer["text"].as_str()),
+        (
+            400,
+            Some("Field activities of time should be array but was sent as string")
+        )
+    );
+
+    // JSON the server's parsers do not read (another content type) is no body.
+    let login = r#"{"auth": {"type": "password", "username": "alice", "password": "alice-pw"}}"#;
+    for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+        let response = http()
+            .post(format!("{}/login", server.base_url()))
+            .header("content-type", content_type)
+            .body(login)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = decode(response).await;
+        assert_eq!(
+            (status, body["text"].as_str()),
+            (401, Some("Missing credentials")),
+            "{content_type}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_token_left_unencoded_in_the_query_still_works() {
     let server = team().await;
     // Find a token with a `+`, which an unencoded query turns into a space.
