@@ -289,3 +289,39 @@ fn cleanup(file: &std::path::Path) {
         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
     }
 }
+
+#[tokio::test]
+async fn client_credentials_are_posted_as_a_form_and_renewed_when_they_run_out() {
+    use super::oauth::ClientCredentials;
+    use wiremock::matchers::{body_string_contains, header};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(header("authorization", "Basic YXBwOmFwcC1zZWNyZXQ="))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains("scope=read+write"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "app-token", "expires_in": 30, "token_type": "bearer",
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let runtime = Runtime::new(&PROFILE, &server.uri(), &Config::default(), None).unwrap();
+    let endpoint = TokenEndpoint::new(
+        &runtime,
+        "/oauth/token",
+        "app",
+        "app-secret",
+        ClientAuth::Basic,
+    );
+    let grant = ClientCredentials::new(endpoint, Some("read write".into()));
+    let core = CredentialCore::new(
+        Arc::new(super::MemoryTokenStore::new()),
+        Some(Arc::new(grant)),
+    );
+    // No token yet: the grant obtains one; it lives 30 s, under the
+    // renewal margin, so the next call obtains a new one.
+    assert_eq!(core.access_token().await.unwrap().0.expose(), "app-token");
+    assert_eq!(core.access_token().await.unwrap().0.expose(), "app-token");
+}
