@@ -564,6 +564,7 @@ async fn cronofy_tour(args: &[String]) -> specbound::Result<()> {
                 .calendar_id(calendar_id.clone())
                 .body(types::EventDelete {
                     event_id: format!("specbound-tour-{i}"),
+                    include_userinfo: None,
                 })
                 .send()
                 .await?;

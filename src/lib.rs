@@ -2,10 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // With no API enabled the runtime serves nothing.
-#[cfg_attr(
-    not(any(feature = "timesync", feature = "cronofy")),
-    allow(dead_code)
-)]
+#[cfg_attr(not(any(feature = "timesync", feature = "cronofy")), allow(dead_code))]
 mod error;
 // With no API enabled the runtime serves nothing.
 #[cfg_attr(

@@ -46,7 +46,10 @@ fn entry(
     let value = serde_json::to_value(data).map_err(|e| Error::invalid("data", e.to_string()))?;
     check_body(op, &value)?;
     let serde_json::Value::Object(data) = value else {
-        return Err(Error::invalid("data", "a batch entry's data must be a JSON object"));
+        return Err(Error::invalid(
+            "data",
+            "a batch entry's data must be a JSON object",
+        ));
     };
     Ok(types::BatchEntry {
         data,
@@ -59,7 +62,12 @@ impl types::BatchEntry {
     /// An entry that upserts `event` into `calendar_id` (checked as
     /// `upsert_event` checks it).
     pub fn upsert_event(calendar_id: &str, event: &types::EventUpsert) -> Result<Self> {
-        entry(types::BatchEntryMethod::Post, "upsert_event", calendar_id, event)
+        entry(
+            types::BatchEntryMethod::Post,
+            "upsert_event",
+            calendar_id,
+            event,
+        )
     }
 
     /// An entry that deletes the managed event `event_id`.
@@ -70,6 +78,7 @@ impl types::BatchEntry {
             calendar_id,
             types::EventDelete {
                 event_id: event_id.into(),
+                include_userinfo: None,
             },
         )
     }

@@ -83,9 +83,10 @@ fn when(field: &str, time: &types::EventTime) -> Result<When> {
 /// Start and end of one kind (both dates or both times), end after start.
 fn period(start: &types::EventTime, end: &types::EventTime) -> Result<()> {
     match (when("start", start)?, when("end", end)?) {
-        (When::Instant(s), When::Instant(e)) if e <= s => {
-            Err(Error::invalid("body.end", format!("{e} is not after start {s}")))
-        }
+        (When::Instant(s), When::Instant(e)) if e <= s => Err(Error::invalid(
+            "body.end",
+            format!("{e} is not after start {s}"),
+        )),
         // All-day end dates are exclusive: a one-day event ends the next day.
         (When::Day(s), When::Day(e)) if e <= s => Err(Error::invalid(
             "body.end",

@@ -146,22 +146,34 @@ pub(crate) struct Refresh {
 impl Grant for Refresh {
     fn obtain<'a>(&'a self, current: Option<&'a OAuthToken>) -> BoxFuture<'a, Result<OAuthToken>> {
         Box::pin(async move {
-            let (Some(client_id), Some(client_secret)) = (&self.client_id, &self.client_secret) else {
+            let (Some(client_id), Some(client_secret)) = (&self.client_id, &self.client_secret)
+            else {
                 return Err(Error::auth(
                     AuthErrorKind::Missing,
                     "to refresh a token, the client needs client_id and client_secret",
                 ));
             };
-            let refresh_token = current.and_then(|t| t.refresh_token.clone()).ok_or_else(|| {
-                Error::auth(AuthErrorKind::Expired, "no refresh token to renew the access token with")
-            })?;
+            let refresh_token = current
+                .and_then(|t| t.refresh_token.clone())
+                .ok_or_else(|| {
+                    Error::auth(
+                        AuthErrorKind::Expired,
+                        "no refresh token to renew the access token with",
+                    )
+                })?;
             let body = types::RefreshTokenGrant {
                 client_id: client_id.clone(),
                 client_secret: client_secret.clone(),
                 grant_type: types::RefreshTokenGrantGrantType::RefreshToken,
                 refresh_token,
             };
-            let answer = self.plain.request_token().body(body).send().await?.into_inner();
+            let answer = self
+                .plain
+                .request_token()
+                .body(body)
+                .send()
+                .await?
+                .into_inner();
             Ok(token_from(answer))
         })
     }

@@ -98,8 +98,14 @@ mod tests {
     #[test]
     fn every_variant_is_in_the_spec_and_every_spec_entry_has_a_variant() {
         for dc in DataCenter::ALL {
-            assert!(dc.api_url().starts_with("https://api"), "{dc} missing from x-specbound-hosts");
-            assert!(dc.app_url().starts_with("https://app"), "{dc} missing from x-specbound-hosts");
+            assert!(
+                dc.api_url().starts_with("https://api"),
+                "{dc} missing from x-specbound-hosts"
+            );
+            assert!(
+                dc.app_url().starts_with("https://app"),
+                "{dc} missing from x-specbound-hosts"
+            );
         }
         for id in API.host_names() {
             assert!(id.parse::<DataCenter>().is_ok(), "no variant for {id}");

@@ -137,7 +137,11 @@ impl ClientBuilder {
 
     /// Starts from an access token (and optionally a refresh token), as
     /// pycronofy's `Client(access_token=..., refresh_token=...)`.
-    pub fn access_token(mut self, access_token: impl Into<Secret>, refresh_token: Option<Secret>) -> Self {
+    pub fn access_token(
+        mut self,
+        access_token: impl Into<Secret>,
+        refresh_token: Option<Secret>,
+    ) -> Self {
         self.token = Some(OAuthToken::new(access_token, refresh_token, None));
         self
     }
@@ -156,11 +160,17 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client> {
         let dc = self.data_center?;
         let api = self.api_url.as_deref().unwrap_or(dc.api_url());
-        let app_url = crate::runtime::parse_base_url("cronofy", "app_url", self.app_url.as_deref().unwrap_or(dc.app_url()))?;
+        let app_url = crate::runtime::parse_base_url(
+            "cronofy",
+            "app_url",
+            self.app_url.as_deref().unwrap_or(dc.app_url()),
+        )?;
         let plain_rt = Runtime::new(&super::PROFILE, api, &self.config, None)?;
         let (base, http) = (plain_rt.base_url().to_string(), plain_rt.http().clone());
         let plain = Client::new_with_client(&base, http.clone(), plain_rt);
-        let store: Arc<dyn TokenStore> = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
+        let store: Arc<dyn TokenStore> = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
         let grant = Refresh {
             plain: plain.clone(),
             client_id: self.client_id.clone(),
@@ -181,17 +191,17 @@ impl ClientBuilder {
             plain,
             app_url,
         });
-        let runtime = Runtime::new(&super::PROFILE, api, &self.config, Some(credentials))?.with_state(app);
+        let runtime =
+            Runtime::new(&super::PROFILE, api, &self.config, Some(credentials))?.with_state(app);
         Ok(Client::new_with_client(&base, http, runtime))
     }
 }
 
 fn app(client: &Client) -> Result<&App> {
     use progenitor_client::ClientInfo as _;
-    client
-        .inner()
-        .state::<App>()
-        .ok_or_else(|| Error::Config("cronofy: this client was not built with Client::builder()".into()))
+    client.inner().state::<App>().ok_or_else(|| {
+        Error::Config("cronofy: this client was not built with Client::builder()".into())
+    })
 }
 
 /// An authorization link, built with [`CronofyExt::user_auth_link`].
@@ -263,11 +273,11 @@ impl AuthLink<'_> {
     /// The URL to send the user to: the spec's template on the client's app host.
     pub fn build(self) -> Result<String> {
         let app = app(self.client)?;
-        let client_id = app
-            .client_id
-            .clone()
-            .ok_or_else(|| Error::Config("cronofy: an authorization link needs client_id".into()))?;
-        super::checks::web_url(&self.redirect_uri).map_err(|r| Error::invalid("redirect_uri", r))?;
+        let client_id = app.client_id.clone().ok_or_else(|| {
+            Error::Config("cronofy: an authorization link needs client_id".into())
+        })?;
+        super::checks::web_url(&self.redirect_uri)
+            .map_err(|r| Error::invalid("redirect_uri", r))?;
         if self.scope.iter().all(|s| s.trim().is_empty()) {
             return Err(Error::invalid("scope", "at least one scope is needed"));
         }
@@ -328,7 +338,10 @@ pub trait CronofyExt {
 
     /// Gets the tokens of an application calendar (`create_application_calendar`)
     /// and uses them from now on (saved to the store first).
-    fn application_calendar(&self, application_calendar_id: &str) -> impl Future<Output = Result<OAuthToken>> + Send;
+    fn application_calendar(
+        &self,
+        application_calendar_id: &str,
+    ) -> impl Future<Output = Result<OAuthToken>> + Send;
 
     /// Sends `entries` as batches of at most the spec's limit, one after the
     /// other, and returns every entry's result in the order given.
@@ -351,7 +364,11 @@ impl CronofyExt for Client {
         AuthLink::new(self, "enterprise_connect", redirect_uri.into())
     }
 
-    async fn get_authorization_from_code(&self, code: &str, redirect_uri: &str) -> Result<OAuthToken> {
+    async fn get_authorization_from_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<OAuthToken> {
         let app = app(self)?;
         let (client_id, client_secret) = app.credentials("exchange a code")?;
         if code.trim().is_empty() {
@@ -364,7 +381,13 @@ impl CronofyExt for Client {
             grant_type: types::AuthorizationCodeGrantGrantType::AuthorizationCode,
             redirect_uri: redirect_uri.to_string(),
         };
-        let answer = app.plain.request_token().body(body).send().await?.into_inner();
+        let answer = app
+            .plain
+            .request_token()
+            .body(body)
+            .send()
+            .await?
+            .into_inner();
         let token = token_from(answer);
         app.core.set(token.clone()).await?;
         Ok(token)
@@ -379,11 +402,10 @@ impl CronofyExt for Client {
     async fn revoke_stored_token(&self) -> Result<()> {
         let app = app(self)?;
         let (client_id, client_secret) = app.credentials("revoke a token")?;
-        let token = app
-            .core
-            .token()
-            .await?
-            .ok_or_else(|| Error::auth(AuthErrorKind::Missing, "there is no token to revoke"))?;
+        let token =
+            app.core.token().await?.ok_or_else(|| {
+                Error::auth(AuthErrorKind::Missing, "there is no token to revoke")
+            })?;
         let body = types::TokenRevocation {
             client_id,
             client_secret,
@@ -410,21 +432,29 @@ impl CronofyExt for Client {
             client_id,
             client_secret,
         };
-        let answer = app.plain.create_application_calendar().body(body).send().await?.into_inner();
+        let answer = app
+            .plain
+            .create_application_calendar()
+            .body(body)
+            .send()
+            .await?
+            .into_inner();
         let token = token_from(answer);
         app.core.set(token.clone()).await?;
         Ok(token)
     }
 
-    async fn send_batch(&self, entries: Vec<types::BatchEntry>) -> Result<Vec<types::BatchEntryResult>> {
+    async fn send_batch(
+        &self,
+        entries: Vec<types::BatchEntry>,
+    ) -> Result<Vec<types::BatchEntryResult>> {
         super::batch::send(self, entries).await
     }
 
     fn hmac_valid(&self, header: &str, body: &[u8]) -> Result<bool> {
-        let secret = app(self)?
-            .client_secret
-            .as_ref()
-            .ok_or_else(|| Error::Config("cronofy: verifying notifications needs client_secret".into()))?;
+        let secret = app(self)?.client_secret.as_ref().ok_or_else(|| {
+            Error::Config("cronofy: verifying notifications needs client_secret".into())
+        })?;
         Ok(super::verify_hmac(&[secret], header, body))
     }
 }

@@ -1,6 +1,7 @@
 //! Decoding the answer of a generated `send()`: the success shapes
-//! progenitor knows (a JSON body, no body, a byte stream), with errors that
-//! name the operation.
+//! progenitor knows (a JSON body, which may be absent where the success
+//! schema is nullable; no body; a byte stream), with errors that name the
+//! operation.
 
 use progenitor_client::{ByteStream, ResponseValue};
 use serde::de::DeserializeOwned;
@@ -18,8 +19,23 @@ pub(crate) async fn json<T: DeserializeOwned>(
     let status = response.status();
     let headers = response.headers().clone();
     let body = runtime.read_answer(response, op.id).await?;
-    let inner = Error::decode_json(op.id, &body)?;
+    let inner = match absent(&body) {
+        Some(nothing) => nothing,
+        None => Error::decode_json(op.id, &body)?,
+    };
     Ok(ResponseValue::new(inner, status, headers))
+}
+
+/// An empty body read as JSON `null`, when `T` takes `null`: the success
+/// schema is nullable, so the spec lets the answer have no body (Cronofy's
+/// delete_event without `include_userinfo`). Otherwise `None`, and an empty
+/// body stays a decoding error.
+fn absent<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::from_slice(b"null").ok()
+    } else {
+        None
+    }
 }
 
 /// An answer without a body.
@@ -47,4 +63,20 @@ pub(crate) fn unexpected(response: reqwest::Response, op: &'static Operation) ->
         response.status(),
         op.success
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::absent;
+
+    #[test]
+    fn an_empty_body_is_null_only_for_a_type_that_takes_null() {
+        assert_eq!(absent::<Option<serde_json::Value>>(b""), Some(None));
+        assert_eq!(absent::<Option<u32>>(b" \n"), Some(None));
+        // A struct (or any type without null) keeps the decoding error.
+        assert_eq!(absent::<std::collections::HashMap<String, u32>>(b""), None);
+        assert_eq!(absent::<u32>(b""), None);
+        // A body is never read as absent.
+        assert_eq!(absent::<Option<u32>>(b"7"), None);
+    }
 }

@@ -9,12 +9,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::Duration;
 use super::generated::{Client, prelude::*, types};
 use super::session::{AuthType, Session};
-use super::Duration;
 use crate::error::AuthErrorKind;
 use crate::runtime::spec::Operation;
-use crate::runtime::{Config, MemoryTokenStore, Runtime, Secret, TokenStore, common_builder_methods};
+use crate::runtime::{
+    Config, MemoryTokenStore, Runtime, Secret, TokenStore, common_builder_methods,
+};
 use crate::{Error, Result};
 
 /// Builds a TimeSync [`Client`].
@@ -128,7 +130,9 @@ impl ClientBuilder {
         let plain = Runtime::new(&super::PROFILE, &raw, &self.config, None)?;
         let (base, http) = (plain.base_url().to_string(), plain.http().clone());
         let login = Client::new_with_client(&base, http.clone(), plain);
-        let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
         let session = Arc::new(Session::new(login, store, self.keep_credentials));
         if let Some(token) = self.token {
             session.start_with(token);
@@ -172,10 +176,9 @@ pub trait TimeSyncExt {
 
 fn session(client: &Client) -> Result<&Session> {
     use progenitor_client::ClientInfo as _;
-    client
-        .inner()
-        .state::<Session>()
-        .ok_or_else(|| Error::Config("timesync: this client was not built with Client::builder()".into()))
+    client.inner().state::<Session>().ok_or_else(|| {
+        Error::Config("timesync: this client was not built with Client::builder()".into())
+    })
 }
 
 impl TimeSyncExt for Client {
@@ -185,7 +188,9 @@ impl TimeSyncExt for Client {
         password: impl Into<Secret> + Send,
         auth_type: AuthType,
     ) -> Result<()> {
-        session(self)?.log_in(username, password.into(), auth_type).await
+        session(self)?
+            .log_in(username, password.into(), auth_type)
+            .await
     }
 
     fn set_token(&self, token: impl Into<Secret>) {

@@ -55,13 +55,15 @@ fn web_uri(value: &str) -> Result<(), String> {
     let uri_chars = value
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b":/?#[]@!$&'()*+,;=.-_~%".contains(&b));
-    let escapes = value.split('%').skip(1).all(|rest| {
-        rest.len() >= 2 && rest.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit)
-    });
+    let escapes = value
+        .split('%')
+        .skip(1)
+        .all(|rest| rest.len() >= 2 && rest.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit));
     match url::Url::parse(value) {
-        Ok(u) if uri_chars && escapes && matches!(u.scheme(), "http" | "https") => {
-            u.host().map(|_| ()).ok_or_else(|| format!("`{value}` has no host"))
-        }
+        Ok(u) if uri_chars && escapes && matches!(u.scheme(), "http" | "https") => u
+            .host()
+            .map(|_| ())
+            .ok_or_else(|| format!("`{value}` has no host")),
         _ => Err(format!("`{value}` is not an http or https URI")),
     }
 }
@@ -114,7 +116,10 @@ impl From<types::error::ConversionError> for crate::Error {
 mod tests {
     #[test]
     fn web_uris_are_what_valid_url_accepts() {
-        for ok in ["https://github.com/osuosl/gwm/issues/1", "http://x.org/a%20b?q=1#f"] {
+        for ok in [
+            "https://github.com/osuosl/gwm/issues/1",
+            "http://x.org/a%20b?q=1#f",
+        ] {
             assert!(super::web_uri(ok).is_ok(), "{ok}");
         }
         let bad = [

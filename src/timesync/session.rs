@@ -18,7 +18,9 @@ use futures::future::BoxFuture;
 use super::generated::{Client, prelude::*, types};
 use crate::error::AuthErrorKind;
 use crate::runtime::spec::Operation;
-use crate::runtime::{Authorizer, CredentialCore, Grant, OAuthToken, Prepare, Secret, Stamp, TokenStore};
+use crate::runtime::{
+    Authorizer, CredentialCore, Grant, OAuthToken, Prepare, Secret, Stamp, TokenStore,
+};
 use crate::{Error, Result};
 
 /// How TimeSync checks a password.
@@ -98,7 +100,12 @@ impl Session {
 
     /// Logs in and keeps the token (saved to the store first); with
     /// `keep_credentials`, also the credentials, to log in again by itself.
-    pub(crate) async fn log_in(&self, username: &str, password: Secret, auth_type: AuthType) -> Result<()> {
+    pub(crate) async fn log_in(
+        &self,
+        username: &str,
+        password: Secret,
+        auth_type: AuthType,
+    ) -> Result<()> {
         if username.trim().is_empty() {
             return Err(Error::invalid("username", "must not be empty"));
         }
@@ -112,8 +119,10 @@ impl Session {
             auth_type,
         };
         let token = login.token().await?;
-        self.core
-            .set_grant(self.keep_credentials.then(|| Arc::new(login) as Arc<dyn Grant>));
+        self.core.set_grant(
+            self.keep_credentials
+                .then(|| Arc::new(login) as Arc<dyn Grant>),
+        );
         self.core.set(token).await
     }
 
@@ -226,7 +235,8 @@ impl Prepare for HashPasswords {
             .map_err(|e| Error::Config(format!("password hashing stopped: {e}")))?
             .map_err(|e| Error::invalid("password", format!("cannot be hashed: {e}")))?;
             *field = serde_json::Value::String(hashed);
-            let bytes = serde_json::to_vec(&body).map_err(|e| Error::invalid("request body", e.to_string()))?;
+            let bytes = serde_json::to_vec(&body)
+                .map_err(|e| Error::invalid("request body", e.to_string()))?;
             *request.body_mut() = Some(bytes.into());
             Ok(())
         })
@@ -301,13 +311,13 @@ fn write_whole_numbers_as_integers(value: &mut serde_json::Value) {
 /// `header.payload.signature` whose payload `exp` is epoch milliseconds.
 pub(crate) fn parse_token(value: Secret) -> OAuthToken {
     let expires_at = value
-            .expose()
-            .split('.')
-            .nth(1)
-            .and_then(decode_base64)
-            .and_then(|payload| serde_json::from_slice::<serde_json::Value>(&payload).ok())
-            .and_then(|payload| payload.get("exp")?.as_i64())
-            .and_then(DateTime::from_timestamp_millis);
+        .expose()
+        .split('.')
+        .nth(1)
+        .and_then(decode_base64)
+        .and_then(|payload| serde_json::from_slice::<serde_json::Value>(&payload).ok())
+        .and_then(|payload| payload.get("exp")?.as_i64())
+        .and_then(DateTime::from_timestamp_millis);
     let mut token = OAuthToken::new(value, None, None);
     token.expires_at = expires_at;
     token

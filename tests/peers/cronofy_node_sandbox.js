@@ -3,7 +3,9 @@
 // equivalents of pycronofy's README calls (listCalendars, readEvents followed
 // page by page with `next_page`, freeBusy, createEvent, deleteEvent,
 // refreshAccessToken, createNotificationChannel), each checked against what
-// the sandbox holds. Not run by CI.
+// the sandbox holds; the channel's callback is a small HTTP server of this
+// script on 127.0.0.1, which must get the signed `verification`
+// notification (checked with the SDK's hmacValid). Not run by CI.
 //
 // Run (from the repository root):
 //
@@ -19,6 +21,7 @@
 // construction. Prints one line per check and exits 1 if any failed.
 'use strict';
 const fs = require('fs');
+const http = require('http');
 const Cronofy = require('cronofy');
 
 const failed = [];
@@ -48,6 +51,31 @@ async function allPages (read, options, key) {
     seen.push(page.pages);
   }
   return { items, seen };
+}
+
+/** A server on a free port of 127.0.0.1 answering 200 to every POST; `next()`
+ * resolves with the next request's headers and body (or null after 10 s). */
+async function callbackReceiver () {
+  const received = [];
+  const waiting = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Length': '0' });
+      res.end();
+      const note = { headers: req.headers, body };
+      if (waiting.length) waiting.shift()(note); else received.push(note);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const next = () => received.length
+    ? Promise.resolve(received.shift())
+    : new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), 10000);
+      waiting.push((note) => { clearTimeout(timer); resolve(note); });
+    });
+  return { url: `http://127.0.0.1:${server.address().port}/cronofy/notify`, next, close: () => server.close() };
 }
 
 async function main () {
@@ -97,15 +125,22 @@ async function main () {
     check('the new access token works', again !== null && again.calendars.length === 1);
   }
 
+  const receiver = await callbackReceiver();
   const channel = await attempt('createNotificationChannel', () => client.createNotificationChannel({
-    callback_url: 'https://example.com/cronofy/notify',
+    callback_url: receiver.url,
     filters: { calendar_ids: [calendar], only_managed: true }
   }));
   if (channel) {
     check('createNotificationChannel', channel.channel.channel_id.startsWith('chn_') && channel.channel.filters.only_managed === true, channel);
     const listed = await attempt('listNotificationChannels', () => client.listNotificationChannels());
     check('listNotificationChannels', listed !== null && listed.channels.length >= 1 && listed.channels.some((c) => c.channel_id === channel.channel.channel_id), listed);
+    const note = await receiver.next();
+    const body = note ? JSON.parse(note.body) : {};
+    check('the callback gets the channel\'s verification', note !== null && body.notification && body.notification.type === 'verification' &&
+      body.channel.channel_id === channel.channel.channel_id, note);
+    check('the verification is signed (hmacValid)', note !== null && client.hmacValid({ hmac: note.headers['cronofy-hmac-sha256'], body: note.body }), note && note.headers);
   }
+  receiver.close();
 
   console.log(failed.length ? 'FAILED: ' + failed.join(', ') : 'all checks passed');
   process.exit(failed.length ? 1 : 0);

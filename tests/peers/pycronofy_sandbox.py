@@ -2,8 +2,10 @@
 """Drives the Cronofy sandbox with pycronofy 2.1.1: the calls of pycronofy's
 README (list_calendars, read_events with automatic pagination,
 read_free_busy, upsert_event, delete_event, refresh_authorization,
-create_notification_channel), each checked against what the sandbox holds.
-Not run by CI.
+create_notification_channel), each checked against what the sandbox holds;
+the channel's callback is a small HTTP server of this script on 127.0.0.1,
+which must get the signed `verification` notification (checked with
+pycronofy's hmac_valid). Not run by CI.
 
 Run (from the repository root):
 
@@ -18,7 +20,11 @@ client_secret, access_token, refresh_token, calendar_id); its calendar has
 Prints one line per check and exits 1 if any failed.
 """
 import datetime
+import http.server
+import json
+import queue
 import sys
+import threading
 
 import pycronofy
 from pycronofy import settings
@@ -38,6 +44,27 @@ def attempt(name, call):
     except Exception as e:  # the peer's own error types, shown as they are
         check(name, False, f"{type(e).__name__}: {e} {getattr(getattr(e, 'response', None), 'text', '')}")
         return None
+
+
+def callback_receiver():
+    """A server on a free port of 127.0.0.1 that answers 200 to every POST and
+    queues (headers, body); returns (url, queue)."""
+    received = queue.Queue()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.put((self.headers, body.decode()))  # headers: case-insensitive get
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/cronofy/notify", received
 
 
 def main():
@@ -109,14 +136,25 @@ def main():
         again = attempt("list_calendars with the new token", client.list_calendars)
         check("the new access token works", again is not None and len(again) == 1)
 
+    callback, received = callback_receiver()
     channel = attempt("create_notification_channel", lambda: client.create_notification_channel(
-        "https://example.com/cronofy/notify", calendar_ids=[calendar], only_managed=True))
+        callback, calendar_ids=[calendar], only_managed=True))
     if channel is not None:
         check("create_notification_channel", channel["channel_id"].startswith("chn_")
               and channel["filters"] == {"calendar_ids": [calendar], "only_managed": True}, channel)
         listed = attempt("list_notification_channels", client.list_notification_channels)
         check("list_notification_channels", listed is not None and [c["channel_id"] for c in listed]
               == [channel["channel_id"]], listed)
+        try:
+            headers, body = received.get(timeout=10)
+        except queue.Empty:
+            headers, body = {}, "{}"
+        note = json.loads(body)
+        check("the callback gets the channel's verification",
+              note.get("notification") == {"type": "verification"}
+              and note.get("channel", {}).get("channel_id") == channel["channel_id"], body)
+        check("the verification is signed (hmac_valid)",
+              client.hmac_valid(headers.get("Cronofy-HMAC-SHA256"), body), dict(headers))
 
     print(f"{'FAILED: ' + ', '.join(FAILED) if FAILED else 'all checks passed'}")
     sys.exit(1 if FAILED else 0)

@@ -119,6 +119,10 @@ fn generate(args: &[String]) -> Result<(), String> {
 /// Where the tests write the operations they send (see `coverage`).
 const OPERATION_LOG: &str = "target/operation-log";
 
+/// One CI step: cargo's arguments, and environment variables whose values
+/// are paths below the repository root.
+type Step = (Vec<String>, Vec<(&'static str, String)>);
+
 /// Each API feature's own build, alone and with the sandbox, and the build
 /// with no API at all: each must be free of warnings (code only some APIs
 /// use must not warn when they are off).
@@ -134,7 +138,7 @@ const FEATURE_SETS: &[&str] = &[
 /// (with environment variables), none repeating another: clippy checks
 /// every target (benches and examples included) once with all features,
 /// the feature sets check the library alone.
-fn ci_steps() -> Vec<(Vec<String>, Vec<(&'static str, String)>)> {
+fn ci_steps() -> Vec<Step> {
     let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
     let mut steps = vec![
         (words("fmt --all --check"), vec![]),

@@ -140,7 +140,7 @@ fn operations(spec: &Spec, file: &syn::File) -> Vec<Operation> {
                 })
                 .unwrap_or_default();
             let returns = send_type(builders, &struct_name);
-            let error = error_schema(&spec, &op);
+            let error = error_schema(spec, &op);
             let paging = op.op.get("x-specbound-pagination").map(|p| {
                 let style = p["style"].as_str().unwrap_or_default().to_string();
                 let items = page_item(file, &stream_item(builders, &struct_name));

@@ -48,6 +48,12 @@ impl Store {
 
     /// `GET /v1/userinfo`.
     pub(super) fn userinfo(&self, caller: &Caller) -> Outcome {
+        ok(self.userinfo_json(caller)?)
+    }
+
+    /// The caller's userinfo (also embedded by `delete_event` with
+    /// `include_userinfo`).
+    pub(super) fn userinfo_json(&self, caller: &Caller) -> Result<Value, ApiErr> {
         let Caller::Account {
             account_id: id,
             scope,
@@ -84,7 +90,7 @@ impl Store {
             AccountKind::Account => "account",
             AccountKind::ApplicationCalendar => "application_calendar",
         };
-        ok(json!({
+        Ok(json!({
             "sub": account.id,
             "email": account.email,
             "name": account.name,

@@ -112,6 +112,7 @@ impl Store {
     /// `POST /v1/bookable_events/{id}/registrations`.
     pub(super) fn upsert_registration(&mut self, req: &Req<'_>) -> Outcome {
         let (id, body) = (req.param("bookable_event_id"), &req.body);
+        req.check_params()?;
         let request: types::RegistrationUpsert = req.decode("RegistrationUpsert")?;
         if request.registration_id.trim().is_empty() {
             return Err(invalid(

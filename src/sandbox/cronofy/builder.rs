@@ -169,6 +169,8 @@ impl CronofyBuilder {
             }
         }
         let store = self.seed()?;
+        // The library's HTTP client (rustls with the enabled provider).
+        let http = crate::runtime::Config::default().http_client()?;
         let rate_limit = self.rate_limit.map(|limit| {
             (
                 usize::try_from(limit).unwrap_or(usize::MAX),
@@ -192,6 +194,8 @@ impl CronofyBuilder {
             requests: AtomicU64::new(0),
             token_requests: AtomicU64::new(0),
             refreshes: AtomicU64::new(0),
+            runtime: tokio::runtime::Handle::current(),
+            http,
         });
         shared.reset_rate_limit();
         let server = engine::start(shared.clone()).await?;

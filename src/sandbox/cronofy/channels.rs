@@ -1,17 +1,20 @@
-//! Push notification channels: created, listed and closed per account.
-//! Notifications are sent only when asked (`Cronofy::notify_change`).
+//! Push notification channels: created, listed and closed per account. A
+//! new channel gets its `verification` notification, as from Cronofy;
+//! `change` notifications are sent when asked (`Cronofy::notify_change`).
 
 use serde_json::{Value, json};
 
 use super::dispatch::Req;
 use super::errors::{Answer, ApiErr, Outcome, invalid, ok};
+use super::notify::Outgoing;
 use super::store::{Caller, ChannelRow, Store};
 use super::times::{check_web_url, hex_id};
 use crate::cronofy::types;
 
 impl Store {
     /// `POST /v1/channels`: the callback URL (an http(s) URL of at most 128
-    /// characters) and filters on the account's own calendars.
+    /// characters) and filters on the account's own calendars. Queues the
+    /// channel's `verification` notification.
     pub(super) fn create_channel(&mut self, req: &Req<'_>) -> Outcome {
         let account_id = req.caller.account()?.to_string();
         let request: types::ChannelCreate = req.decode("ChannelCreate")?;
@@ -37,6 +40,7 @@ impl Store {
                 .unwrap_or_else(|| json!({})),
         };
         let answer = json!({"channel": channel.to_json()});
+        self.outbox.push(Outgoing::verification(&channel));
         self.channels.push(channel);
         ok(answer)
     }

@@ -16,6 +16,8 @@ use super::errors::{
     ApiErr, NOT_A_TIME_ZONE, NOT_A_WEB_URL, Outcome, bad_json, invalid, ok, respond, server_error,
     violation,
 };
+use super::form;
+use super::notify;
 use super::store::{Caller, Config, Ctx, Store};
 use super::times::web_url;
 use crate::cronofy::spec::API;
@@ -55,6 +57,10 @@ pub(super) struct Shared {
     pub(super) requests: AtomicU64,
     pub(super) token_requests: AtomicU64,
     pub(super) refreshes: AtomicU64,
+    /// The runtime the server was started on, for sending notifications.
+    pub(super) runtime: tokio::runtime::Handle,
+    /// The HTTP client notifications are sent with.
+    pub(super) http: reqwest::Client,
 }
 
 impl Shared {
@@ -117,6 +123,20 @@ impl Api for Shared {
 
     fn handle(&self, call: Call) -> Response {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        let answer = self.answer(call);
+        self.send_outbox();
+        answer
+    }
+
+    fn unrouted(&self, request: &Request) -> Option<Response> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        Some(self.page(request))
+    }
+}
+
+impl Shared {
+    /// The answer of a routed request.
+    fn answer(&self, call: Call) -> Response {
         match call.op.id {
             "request_token" => {
                 self.token_requests.fetch_add(1, Ordering::Relaxed);
@@ -135,13 +155,18 @@ impl Api for Shared {
         }
     }
 
-    fn unrouted(&self, request: &Request) -> Option<Response> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        Some(self.page(request))
+    /// Sends the notifications the last operation queued, each from a task
+    /// of its own on the server's runtime.
+    fn send_outbox(&self) {
+        let outgoing = self.with_state(|state| std::mem::take(&mut state.outbox));
+        for note in outgoing {
+            let (http, secret) = (self.http.clone(), self.config.client_secret.clone());
+            self.runtime.spawn(async move {
+                notify::deliver(&http, &secret, &note.url, &note.body).await;
+            });
+        }
     }
-}
 
-impl Shared {
     /// Every `/v1` operation: credentials, rate limit, body, then the operation.
     fn operation(&self, call: Call) -> Outcome {
         let ctx = self.ctx();
@@ -162,14 +187,23 @@ impl Shared {
     }
 }
 
-/// The body as JSON (form fields as strings); nothing at all reads as `{}`.
+/// The body as JSON; form fields typed by the operation's body schema (see
+/// [`form`]); nothing at all reads as `{}`.
 fn body_of(call: &Call) -> Result<Value, ApiErr> {
     match call.body() {
         Ok(Value::Null) => Ok(Value::Object(Map::new())),
-        Ok(body) => Ok(body),
+        Ok(body) => match call.op.body {
+            Some(spec) if call.request.media_type() == FORM => {
+                Ok(form::typed(&API, spec.schema, body))
+            }
+            _ => Ok(body),
+        },
         Err(_) => Err(bad_json()),
     }
 }
+
+/// The media type of form-encoded bodies.
+const FORM: &str = "application/x-www-form-urlencoded";
 
 /// One operation's request as its code reads it (a batch entry is one too).
 pub(super) struct Req<'a> {
@@ -298,12 +332,20 @@ impl Store {
             "upsert_smart_invite" => self.upsert_smart_invite(req),
             "get_smart_invite" => self.get_smart_invite(req),
             "create_bookable_event" => self.create_bookable_event(req),
-            "get_bookable_event" => ok(self
-                .bookable_event(req.param("bookable_event_id"))?
-                .to_json()),
+            "get_bookable_event" => {
+                req.check_params()?;
+                ok(self
+                    .bookable_event(req.param("bookable_event_id"))?
+                    .to_json())
+            }
             "upsert_bookable_event_registration" => self.upsert_registration(req),
-            "delete_bookable_event_registration" => self
-                .delete_registration(req.param("bookable_event_id"), req.param("registration_id")),
+            "delete_bookable_event_registration" => {
+                req.check_params()?;
+                self.delete_registration(
+                    req.param("bookable_event_id"),
+                    req.param("registration_id"),
+                )
+            }
             "authorize_with_service_account" => accounts::service_account_authorization(req),
             "create_delegated_authorization" => self.delegated_authorization(req),
             "create_conferencing_service_authorization" => {
@@ -322,11 +364,13 @@ impl Store {
     }
 }
 
-/// `2025-01-20`, or the date of a UTC time.
+/// `2025-01-20`, or the date of a UTC time whose fraction of a second, if
+/// it has one, is zero (Cronofy refuses non-zero milliseconds).
 fn lenient_date(raw: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().or_else(|| {
         DateTime::parse_from_rfc3339(raw)
             .ok()
+            .filter(|t| t.timestamp_subsec_nanos() == 0)
             .map(|t| t.with_timezone(&Utc).date_naive())
     })
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use chrono::Utc;
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::dispatch::{Req, decode};
@@ -292,6 +293,13 @@ impl Store {
             event.deleted = true;
             event.updated = now;
         }
+        if request.include_userinfo == Some(true) {
+            let userinfo = self.userinfo_json(&req.caller)?;
+            return Ok(Answer::Json(
+                StatusCode::ACCEPTED,
+                json!({ "userinfo": userinfo }),
+            ));
+        }
         Ok(Answer::Accepted)
     }
 
@@ -379,9 +387,10 @@ impl Store {
     }
 }
 
-/// Applies `invite` and `remove`/`reject` to an attendee list.
+/// Applies `invite` and `reject` to an attendee list (cronofy-csharp's
+/// `remove` is no key of the docs, and is not read).
 fn apply_attendees(attendees: &mut Vec<Value>, changes: &types::AttendeeChanges) {
-    for gone in changes.remove.iter().chain(&changes.reject) {
+    for gone in &changes.reject {
         attendees.retain(|a| a.get("email").and_then(Value::as_str) != Some(gone.email.as_str()));
     }
     for person in &changes.invite {

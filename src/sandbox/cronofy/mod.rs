@@ -39,15 +39,19 @@
 //!   next_page}`; `next_page` is an absolute URL on the sandbox's own host
 //!   (`/v1/events/pages/<token>`) served by the page route; the token carries
 //!   the query, an unknown token is a 404.
-//! - **Push notification channels** (create, list, close); notifications are
-//!   delivered only when asked with [`Cronofy::notify_change`], signed with
-//!   `Cronofy-HMAC-SHA256` as Cronofy signs them.
+//! - **Push notification channels** (create, list, close). A new channel's
+//!   callback URL gets Cronofy's `verification` notification right after the
+//!   channel is created (sent from a task of the server's runtime, whatever
+//!   the URL's host); `change` notifications are sent when asked with
+//!   [`Cronofy::notify_change`]. Both are signed with `Cronofy-HMAC-SHA256`
+//!   as Cronofy signs them.
 //! - **Availability**: `query_availability` and
 //!   `query_sequenced_availability` are computed over the stored events,
 //!   availability rules and available periods (see "Availability" below);
 //!   rules and available periods have their CRUD operations.
 //! - **Real-Time Scheduling** links (create, status by id or token, disable)
-//!   with the client secret; [`Cronofy::complete_real_time_scheduling`] plays
+//!   with the client secret (an event template with `attendees` is a 422 on
+//!   `event.attendees`); [`Cronofy::complete_real_time_scheduling`] plays
 //!   the invitee who picks the first slot (`minimum_notice`, callback and
 //!   redirect URLs are stored but not used).
 //! - **Batch**: each entry runs through the same code as its own endpoint,
@@ -57,7 +61,8 @@
 //!   `attachments.icalendar`); replies are played with
 //!   [`Cronofy::reply_to_smart_invite`].
 //! - **Bookable Events** (create or update, get) and their registrations
-//!   (upsert, delete), with `capacity`, `registered_count` (accepted) and
+//!   (upsert, delete; ids of letters, digits, `_` and `-`), with `capacity`
+//!   (1 to 256), `registered_count` (accepted) and
 //!   `total_count` (all but `removed`); an accepted registration beyond the
 //!   capacity is 422 `errors.capacity_reached` (*unverified* key).
 //! - **Add to Calendar** and **Real-Time Sequencing** check the request (the
@@ -85,14 +90,19 @@
 //! stands for (a missing property is `errors.required` "`<field>` must be
 //! specified", a string over its length `errors.too_long`, a wrong type or
 //! value `errors.invalid`), then by hand for what the schema cannot say (end
-//! after start, unknown calendars, uniqueness). Requests are read as
-//! Cronofy (a Rails application) reads what the SDKs send: bodies may be
-//! JSON or form-encoded (`a[b]=x` nests); query booleans may be written as
-//! Python does (`True`); a `null` property reads as absent (pycronofy's
+//! after start, unknown calendars, uniqueness). Times with a non-zero
+//! fraction of a second are refused, as Cronofy refuses them. Requests are
+//! read as Cronofy (a Rails application) reads what the SDKs send: bodies
+//! may be JSON or form-encoded on every operation (`a[b]=x` nests, `a[]=x`
+//! and `a[0]=x` are lists, `a[][x]=1&a[][y]=2` one object of a list, as Rack
+//! reads it), form values taking the type the spec's schema wants
+//! (`registration[capacity]=5` is the number 5); query booleans may be
+//! written as Python does (`True`); a `null` property reads as absent (pycronofy's
 //! Real-Time Scheduling sends `"start_interval": null`); `DELETE /v1/events`
 //! takes `delete_all` / `calendar_ids[]` from the query too (pycronofy's
 //! `delete_all_events`); page routes ignore the query cronofy-node sends
-//! again. Writes answer 202 with an empty body. Unknown JSON fields are
+//! again. Writes answer 202 with an empty body (`delete_event` with
+//! `include_userinfo` embeds the caller's userinfo). Unknown JSON fields are
 //! ignored.
 //!
 //! # Availability
@@ -163,6 +173,8 @@ mod channels;
 mod dispatch;
 mod errors;
 mod events;
+mod form;
+mod notify;
 mod oauth;
 mod pages;
 mod reading;
@@ -176,7 +188,6 @@ mod times;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -184,8 +195,7 @@ use serde_json::json;
 pub use self::builder::CronofyBuilder;
 use self::dispatch::Shared;
 use self::store::{ChannelRow, EventRow};
-use self::times::{When, fmt_utc, hex_id, sign};
-use crate::cronofy::HMAC_HEADER;
+use self::times::{When, fmt_utc, hex_id};
 use crate::sandbox::engine::{Faults, Server};
 use crate::{Error, Result};
 
@@ -417,34 +427,15 @@ impl Cronofy {
                 .cloned()
                 .collect()
         });
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| config(&format!("http client: {e}")))?;
+        let secret = &self.shared.config.client_secret;
         let mut delivered = 0;
         for channel in channels {
             let body = json!({
                 "notification": {"type": "change", "changes_since": fmt_utc(since)},
                 "channel": channel.to_json(),
             });
-            let bytes = serde_json::to_vec(&body).map_err(|e| config(&e.to_string()))?;
-            let signature = sign(&self.shared.config.client_secret, &bytes);
-            let answer = http
-                .post(&channel.callback_url)
-                .header(
-                    http::header::CONTENT_TYPE,
-                    "application/json; charset=utf-8",
-                )
-                .header(HMAC_HEADER, signature)
-                .body(bytes)
-                .send()
-                .await;
-            match answer {
-                Ok(r) if r.status().is_success() => delivered += 1,
-                Ok(r) => tracing::debug!(status = %r.status(), "cronofy sandbox: callback refused"),
-                Err(e) => {
-                    tracing::debug!(error = %e.without_url(), "cronofy sandbox: callback failed")
-                }
+            if notify::deliver(&self.shared.http, secret, &channel.callback_url, &body).await {
+                delivered += 1;
             }
         }
         Ok(delivered)

@@ -44,9 +44,17 @@ impl RtsRow {
 }
 
 impl Store {
-    /// `POST /v1/real_time_scheduling`: the availability must make sense now.
+    /// `POST /v1/real_time_scheduling`: the availability must make sense now;
+    /// the event template takes no `attendees` (people join through
+    /// `target_calendars[].attendee`).
     pub(super) fn create_rts(&mut self, ctx: &Ctx<'_>, req: &Req<'_>) -> Outcome {
         let body = &req.body;
+        if body.pointer("/event/attendees").is_some() {
+            return Err(invalid(
+                "event.attendees",
+                "event.attendees is not supported by Real-Time Scheduling; add people with target_calendars.attendee",
+            ));
+        }
         let request: types::RealTimeSchedulingRequest = req.decode("RealTimeSchedulingRequest")?;
         check_web_url("oauth.redirect_uri", &request.oauth.redirect_uri)?;
         if let Some(t) = &request.event.tzid {

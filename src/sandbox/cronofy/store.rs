@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::bookable::BookableEventRow;
 use super::errors::{ApiErr, invalid, oauth_error, unprocessable};
+use super::notify::Outgoing;
 use super::scheduling::RtsRow;
 use super::smart_invites::SmartInviteRow;
 use super::times::{When, alnum_id, from_now};
@@ -67,6 +68,8 @@ pub(super) struct Store {
     /// Result lists being paged, by id.
     pub(super) page_sets: HashMap<u64, PageSet>,
     pub(super) signed_in: Option<String>,
+    /// Notifications to send once the current operation is answered.
+    pub(super) outbox: Vec<Outgoing>,
     next_id: u64,
 }
 

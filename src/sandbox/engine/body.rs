@@ -26,7 +26,9 @@ pub fn parse_body(media_type: &str, body: &[u8]) -> Result<Value, BodyError> {
 }
 
 /// Form fields as a JSON object: `a[b]=1` nests, `a[]=1&a[]=2` is a list,
-/// every value is a string.
+/// every value is a string. Lists of objects follow Rack (what Rails
+/// servers read): `a[][x]=1&a[][y]=2` is one object `{x, y}`, and a key the
+/// last object already has starts the next one.
 pub fn parse_form(body: &[u8]) -> Value {
     let mut root = Value::Object(Map::new());
     for (key, value) in url::form_urlencoded::parse(body) {
@@ -57,6 +59,11 @@ fn insert(node: &mut Value, segments: &[String], value: Value) {
             *node = Value::Array(Vec::new());
         }
         if let Value::Array(items) = node {
+            // Rack: `a[][k]` goes into the last object unless it has `k`.
+            if let Some(last) = items.last_mut().filter(|last| joins(last, rest)) {
+                insert(last, rest, value);
+                return;
+            }
             let mut slot = Value::Null;
             insert(&mut slot, rest, value);
             items.push(slot);
@@ -72,6 +79,26 @@ fn insert(node: &mut Value, segments: &[String], value: Value) {
     }
 }
 
+/// Whether `a[]<rest>` belongs to the list's `last` object (Rack's rule): an
+/// object that lacks the key path `rest`; a path through a list (`[]`) never
+/// counts as present.
+fn joins(last: &Value, rest: &[String]) -> bool {
+    if rest.is_empty() || !last.is_object() {
+        return false;
+    }
+    let mut node = last;
+    for segment in rest {
+        if segment.is_empty() {
+            return true;
+        }
+        match node.get(segment.as_str()) {
+            Some(next) => node = next,
+            None => return true,
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +112,17 @@ mod tests {
             json!({"auth": {"type": "password", "username": "a b"}, "ids": ["x", "y"], "flag": "True"})
         );
         assert_eq!(parse_body("application/json", b" ").unwrap(), Value::Null);
+        // Lists of objects, as Rack reads them: a repeated key starts the next object.
+        let v = parse_form(
+            b"p[][members][][sub]=a&p[][required]=all&p[][members][][sub]=b&q[][start]=1&q[][end]=2&q[][start]=3&q[][end]=4",
+        );
+        assert_eq!(
+            v,
+            json!({
+                "p": [{"members": [{"sub": "a"}, {"sub": "b"}], "required": "all"}],
+                "q": [{"start": "1", "end": "2"}, {"start": "3", "end": "4"}],
+            })
+        );
         assert!(parse_body("application/json", b"{oops").is_err());
     }
 }

@@ -10,8 +10,9 @@ async fn account_userinfo_profiles_resources_and_accessible_calendars_decode_eve
     let (cronofy, _) = cronofy(&server);
     let account = example("get_account");
     let userinfo = Fixture::load("cronofy/userinfo_account.json");
-    let service_userinfo = Fixture::load("cronofy/userinfo_service_account_ruby_spec.json");
+    let service_userinfo = Fixture::load("cronofy/userinfo_service_account_csharp.json");
     let profiles = Fixture::load("cronofy/profiles_list.json");
+    let documented_profiles = example("list_profiles");
     let resources = example("list_resources");
     let accessible = example("list_accessible_calendars");
     on("GET", "/v1/account", Some(ACCESS))
@@ -32,6 +33,12 @@ async fn account_userinfo_profiles_resources_and_accessible_calendars_decode_eve
         .await;
     on("GET", "/v1/profiles", Some(ACCESS))
         .respond_with(profiles.response())
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    on("GET", "/v1/profiles", Some(ACCESS))
+        .respond_with(documented_profiles.response())
         .expect(1)
         .mount(&server)
         .await;
@@ -64,18 +71,32 @@ async fn account_userinfo_profiles_resources_and_accessible_calendars_decode_eve
         userinfo.body()["cronofy.data"]["profiles"][1]["profile_relink_url"].as_str()
     );
     assert_keeps(&info, userinfo.body());
+    // A service account's domain sits in cronofy.data.service_account, where
+    // cronofy-csharp reads it.
     let service = cronofy.get_userinfo().send().await.unwrap().into_inner();
     assert_eq!(service.cronofy_type.as_deref(), Some("service_account"));
-    assert_eq!(
-        service.cronofy_service_account_domain.as_deref(),
-        Some("example.com")
-    );
+    let account = service
+        .cronofy_data
+        .as_ref()
+        .and_then(|d| d.service_account.as_ref())
+        .unwrap();
+    assert_eq!(account.domain.as_deref(), Some("example.org"));
+    assert_eq!(account.provider_name.as_deref(), Some("exchange"));
     assert_keeps(&service, service_userinfo.body());
 
     let got = cronofy.list_profiles().send().await.unwrap().into_inner();
     assert_eq!(got.profiles.len(), 3);
     assert_eq!(got.profiles[1].profile_connected, Some(false));
     assert_keeps(&got, profiles.body());
+    // The docs' example, with today's keys.
+    let got = cronofy.list_profiles().send().await.unwrap().into_inner();
+    assert_eq!(got.profiles.len(), 2);
+    assert_eq!(got.profiles[0].profile_initial_sync_required, Some(false));
+    assert_eq!(
+        got.profiles[1].profile_relink_url.as_deref(),
+        Some("https://app.cronofy.com/relink/apple?email=example@cronofy.com")
+    );
+    assert_keeps(&got, documented_profiles.body());
 
     let got = cronofy.list_resources().send().await.unwrap().into_inner();
     assert_eq!(got.resources[1].email, "3dprinter@example.com");

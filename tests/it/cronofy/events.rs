@@ -123,7 +123,10 @@ async fn a_recurring_event_sends_its_rules_and_empty_rules_are_sent_to_remove_th
     // by_day belongs to weekly rules: refused before sending.
     let mut monthly = recurring.clone();
     monthly["recurrence"] = json!({"rules": [{"frequency": "monthly", "by_day": ["friday"]}]});
-    assert_invalid(upsert(typed(&monthly)).await, "body.recurrence.rules[0].by_day");
+    assert_invalid(
+        upsert(typed(&monthly)).await,
+        "body.recurrence.rules[0].by_day",
+    );
     assert_eq!(request_count(&server).await, 2);
 }
 
@@ -163,7 +166,7 @@ async fn delete_event_by_event_id_and_by_event_uid_send_a_json_body_with_delete(
         on("DELETE", "/v1/calendars/cal_123_abc/events", Some(ACCESS)),
         managed.request_body(),
     )
-    .respond_with(managed.response())
+    .respond_with(ResponseTemplate::new(202))
     .expect(1)
     .mount(&server)
     .await;
@@ -183,12 +186,15 @@ async fn delete_event_by_event_id_and_by_event_uid_send_a_json_body_with_delete(
         .calendar_id("cal_123_abc")
         .body(types::EventDelete {
             event_id: managed.request_body()["event_id"].as_str().unwrap().into(),
+            include_userinfo: None,
         })
         .send()
         .await
         .unwrap();
     assert_eq!(deleted.status(), 202);
-    cronofy
+    // 202 without a body: the nullable answer reads as None.
+    assert_eq!(deleted.into_inner().0, None);
+    let deleted = cronofy
         .delete_event()
         .calendar_id("cal_123_abc")
         .body(types::ExternalEventDelete {
@@ -200,6 +206,42 @@ async fn delete_event_by_event_id_and_by_event_uid_send_a_json_body_with_delete(
         .send()
         .await
         .unwrap();
+    assert_eq!(deleted.into_inner().0, None);
+}
+
+#[tokio::test]
+async fn delete_event_with_include_userinfo_reads_the_embedded_userinfo() {
+    let server = MockServer::start().await;
+    let (cronofy, _) = cronofy(&server);
+    let answer = example("delete_event");
+    let mut request = answer.request_body().clone();
+    request["include_userinfo"] = json!(true);
+    with_json(
+        on("DELETE", "/v1/calendars/cal_123_abc/events", Some(ACCESS)),
+        &request,
+    )
+    .respond_with(answer.response())
+    .expect(1)
+    .mount(&server)
+    .await;
+    let deleted = cronofy
+        .delete_event()
+        .calendar_id("cal_123_abc")
+        .body(types::EventDelete {
+            event_id: request["event_id"].as_str().unwrap().into(),
+            include_userinfo: Some(true),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 202);
+    let body = deleted
+        .into_inner()
+        .0
+        .expect("the answer embeds the userinfo");
+    assert_eq!(body.userinfo.sub, "acc_5700a00eb0ccd07000000000");
+    assert_eq!(body.userinfo.cronofy_type.as_deref(), Some("account"));
+    assert_keeps(&body, answer.body());
 }
 
 #[tokio::test]

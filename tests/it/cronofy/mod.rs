@@ -303,11 +303,13 @@ mod calendars;
 mod channels;
 mod errors;
 mod events;
+mod local_refusals;
 mod oauth;
 mod pagination;
 mod scheduling;
 mod secrets;
 mod smart_invites;
+mod spec_tables;
 mod validation;
 
 #[cfg(feature = "sandbox")]
@@ -315,13 +317,19 @@ mod sandbox_accounts;
 #[cfg(feature = "sandbox")]
 mod sandbox_availability;
 #[cfg(feature = "sandbox")]
+mod sandbox_channels;
+#[cfg(feature = "sandbox")]
 mod sandbox_errors;
 #[cfg(feature = "sandbox")]
 mod sandbox_events;
 #[cfg(feature = "sandbox")]
+mod sandbox_forms;
+#[cfg(feature = "sandbox")]
 mod sandbox_oauth;
 #[cfg(feature = "sandbox")]
 mod sandbox_peers;
+#[cfg(feature = "sandbox")]
+mod sandbox_refusals;
 #[cfg(feature = "sandbox")]
 mod sandbox_scheduling;
 #[cfg(feature = "sandbox")]

@@ -1,5 +1,5 @@
-//! The sandbox's Enterprise and Business Connect, and its push
-//! notification channels.
+//! The sandbox's Enterprise and Business Connect (its push notification
+//! channels are in `sandbox_channels`).
 use super::sandbox_support::*;
 
 #[tokio::test]
@@ -146,84 +146,4 @@ async fn enterprise_and_business_connect_requests_are_checked_and_listed_by_doma
             .contains("/conferencing_service_authorizations/"),
         "{conferencing:?}"
     );
-}
-
-#[tokio::test]
-async fn channels_are_created_listed_notified_and_closed() {
-    let server = sandbox().start().await.unwrap();
-    let cronofy = signed_in(&server, ALICE).await;
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
-    let hooks = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hooks/cronofy"))
-        .and(header_exists("cronofy-hmac-sha256"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&hooks)
-        .await;
-    let callback = format!("{}/hooks/cronofy", hooks.uri());
-    let filters = types::ChannelFilters {
-        calendar_ids: vec![calendar.clone()],
-        only_managed: Some(false),
-    };
-    let channel = cronofy
-        .create_channel()
-        .body(types::ChannelCreate {
-            callback_url: callback.clone(),
-            filters: Some(filters.clone()),
-        })
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .channel;
-    assert!(channel.channel_id.starts_with("chn_"));
-    assert_eq!(channel.callback_url, callback);
-    assert_eq!(channel.filters.as_ref(), Some(&filters));
-    let listed = cronofy.list_channels().send().await.unwrap().into_inner();
-    assert_eq!(listed.channels, std::slice::from_ref(&channel));
-
-    let delivered = server
-        .notify_change(ALICE, utc("2026-11-25T09:00:00Z"))
-        .await
-        .unwrap();
-    assert_eq!(delivered, 1);
-    let received = hooks.received_requests().await.unwrap();
-    let signature = received[0].headers["cronofy-hmac-sha256"].to_str().unwrap();
-    assert!(cronofy.hmac_valid(signature, &received[0].body).unwrap());
-    assert!(verify_hmac(
-        &[&Secret::new(CLIENT_SECRET)],
-        signature,
-        &received[0].body
-    ));
-    let note: types::PushNotification = serde_json::from_slice(&received[0].body).unwrap();
-    assert_eq!(note.notification.type_, "change");
-    assert_eq!(
-        note.channel.map(|c| c.channel_id),
-        Some(channel.channel_id.clone())
-    );
-
-    cronofy
-        .close_channel()
-        .channel_id(&channel.channel_id)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        cronofy
-            .list_channels()
-            .send()
-            .await
-            .unwrap()
-            .into_inner()
-            .channels
-            .is_empty()
-    );
-    let again = cronofy
-        .close_channel()
-        .channel_id(&channel.channel_id)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(again.is_not_found());
 }

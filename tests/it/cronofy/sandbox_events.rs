@@ -238,6 +238,7 @@ async fn only_managed_and_include_deleted_show_what_was_deleted() {
         .calendar_id(&calendar)
         .body(types::EventDelete {
             event_id: "drop".to_string(),
+            include_userinfo: None,
         })
         .send()
         .await
@@ -528,4 +529,121 @@ async fn free_busy_shows_busy_and_tentative_blocks_and_free_ones_when_asked() {
         start.time,
         types::DateOrDateTime::UtcDateTime(utc("2026-11-25T09:00:00Z").into())
     );
+}
+
+#[tokio::test]
+async fn delete_event_answers_the_userinfo_only_when_asked() {
+    let server = sandbox().start().await.unwrap();
+    let cronofy = signed_in(&server, ALICE).await;
+    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    for id in ["quiet", "told"] {
+        cronofy
+            .upsert_event()
+            .calendar_id(&calendar)
+            .body(event(
+                id,
+                id,
+                "2026-11-25T09:00:00Z",
+                "2026-11-25T10:00:00Z",
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+    let delete = |id: &str, include_userinfo| {
+        cronofy
+            .delete_event()
+            .calendar_id(&calendar)
+            .body(types::EventDelete {
+                event_id: id.into(),
+                include_userinfo,
+            })
+            .send()
+    };
+    let quiet = delete("quiet", None).await.unwrap();
+    assert_eq!(quiet.status(), 202);
+    assert_eq!(quiet.into_inner().0, None);
+    let unasked = delete("quiet", Some(false)).await.unwrap();
+    assert_eq!(unasked.into_inner().0, None);
+
+    let told = delete("told", Some(true)).await.unwrap();
+    assert_eq!(told.status(), 202);
+    let userinfo = told.into_inner().0.expect("the userinfo").userinfo;
+    let direct = cronofy.get_userinfo().send().await.unwrap().into_inner();
+    assert_eq!(userinfo, direct);
+    assert_eq!(userinfo.sub, ALICE);
+    assert_eq!(userinfo.email.as_deref(), Some("alice@example.com"));
+    let profiles = userinfo.cronofy_data.unwrap().profiles;
+    assert_eq!(profiles[0].profile_calendars[0].calendar_id, calendar);
+
+    let deleted: Vec<types::Event> = cronofy
+        .read_events()
+        .tzid("Etc/UTC")
+        .only_managed(true)
+        .include_deleted(true)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(
+        deleted.iter().all(|e| e.deleted == Some(true)),
+        "{deleted:?}"
+    );
+}
+
+#[tokio::test]
+async fn attendees_are_invited_and_rejected_and_the_key_remove_is_not_read() {
+    let server = sandbox().start().await.unwrap();
+    let cronofy = signed_in(&server, ALICE).await;
+    let access = cronofy.token().await.unwrap().unwrap().access_token;
+    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let meeting = |attendees: Value| -> types::EventUpsert {
+        typed(
+            json!({"event_id": "m", "summary": "Meeting", "start": "2026-11-25T09:00:00Z",
+            "end": "2026-11-25T10:00:00Z", "attendees": attendees}),
+        )
+    };
+    let upsert = |body: types::EventUpsert| {
+        cronofy
+            .upsert_event()
+            .calendar_id(&calendar)
+            .body(body)
+            .send()
+    };
+    let emails = || async {
+        let events: Vec<types::Event> = cronofy
+            .read_events()
+            .tzid("Etc/UTC")
+            .only_managed(true)
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        events[0]
+            .attendees
+            .iter()
+            .map(|a| a.email.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    upsert(meeting(
+        json!({"invite": [{"email": "bob@example.com"}, {"email": "carol@example.com"}]}),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(emails().await, ["bob@example.com", "carol@example.com"]);
+    upsert(meeting(json!({"reject": [{"email": "bob@example.com"}]})))
+        .await
+        .unwrap();
+    assert_eq!(emails().await, ["carol@example.com"]);
+    // cronofy-csharp's `remove` is no key of the docs: not read.
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/calendars/{calendar}/events", server.base_url()))
+        .bearer_auth(access.expose())
+        .json(&json!({"event_id": "m", "summary": "Meeting", "start": "2026-11-25T09:00:00Z",
+            "end": "2026-11-25T10:00:00Z", "attendees": {"remove": [{"email": "carol@example.com"}]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+    assert_eq!(emails().await, ["carol@example.com"]);
 }

@@ -1,5 +1,6 @@
 //! The sandbox reads requests as the official SDKs send them, as Cronofy
-//! does: booleans written by Python (`True`), form-encoded token requests,
+//! does: booleans written by Python (`True`, in Read Events and Free Busy),
+//! form-encoded token requests,
 //! `delete_all` in the query (pycronofy's `delete_all_events`), `null` for an
 //! absent property (pycronofy's Real-Time Scheduling), and next links
 //! followed with the first query sent again (cronofy-node). Each request is
@@ -89,6 +90,55 @@ async fn pythons_true_and_false_are_booleans_and_a_get_body_of_braces_is_ignored
     assert_eq!(
         body.errors["include_deleted"][0].description.as_deref(),
         Some("include_deleted must be true or false")
+    );
+}
+
+#[tokio::test]
+async fn free_busy_reads_pythons_true_and_false_as_booleans() {
+    let (server, _, access) = with_events().await;
+    let http = reqwest::Client::new();
+    // What pycronofy's read_free_busy() sends: its two flags, Python-spelt.
+    let read = |localized: &'static str| {
+        http.get(format!("{}/v1/free_busy", server.base_url()))
+            .bearer_auth(&access)
+            .query(&[
+                ("from", "2026-11-23"),
+                ("to", "2026-11-24"),
+                ("tzid", "Etc/UTC"),
+                ("include_managed", "True"),
+                ("localized_times", localized),
+            ])
+            .send()
+    };
+    let plain: Value = read("False")
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plain["free_busy"].as_array().unwrap().len(), 25);
+    assert_eq!(plain["free_busy"][0]["start"], "2026-11-23T08:00:00Z");
+    // `True` is read as true, not merely accepted: times come localized.
+    let localized: Value = read("True")
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        localized["free_busy"][0]["start"],
+        json!({"time": "2026-11-23T08:00:00+00:00", "tzid": "Etc/UTC"})
+    );
+    let refused = read("maybe").await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let body: types::Error = refused.json().await.unwrap();
+    assert_eq!(
+        body.errors["localized_times"][0].description.as_deref(),
+        Some("localized_times must be true or false")
     );
 }
 

@@ -17,8 +17,8 @@ pub(super) use specbound::runtime::{
 };
 pub(super) use specbound::sandbox::cronofy::{Cronofy, CronofyBuilder};
 pub(super) use specbound::{AuthErrorKind, Error};
-pub(super) use wiremock::matchers::{header_exists, method, path};
-pub(super) use wiremock::{Mock, MockServer, ResponseTemplate};
+pub(super) use wiremock::matchers::{method, path};
+pub(super) use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 pub(super) use crate::support::Waits;
 
@@ -139,4 +139,48 @@ pub(super) fn slots(result: &types::AvailabilityResult) -> Vec<(String, String)>
             )
         })
         .collect()
+}
+
+/// A callback receiver for push notifications: every POST to
+/// `/hooks/cronofy` is answered 200 and handed to the test, which waits
+/// for it on a channel (never by sleeping).
+pub(super) struct Hooks {
+    server: MockServer,
+    received: tokio::sync::mpsc::UnboundedReceiver<wiremock::Request>,
+}
+
+/// Answers 200 and passes the request on.
+struct Forward(tokio::sync::mpsc::UnboundedSender<wiremock::Request>);
+
+impl Respond for Forward {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let _ = self.0.send(request.clone());
+        ResponseTemplate::new(200)
+    }
+}
+
+impl Hooks {
+    pub(super) async fn start() -> Self {
+        let server = MockServer::start().await;
+        let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+        Mock::given(method("POST"))
+            .and(path("/hooks/cronofy"))
+            .respond_with(Forward(tx))
+            .mount(&server)
+            .await;
+        Hooks { server, received }
+    }
+
+    /// The callback URL to give a channel.
+    pub(super) fn url(&self) -> String {
+        format!("{}/hooks/cronofy", self.server.uri())
+    }
+
+    /// The next notification received, waiting at most ten seconds.
+    pub(super) async fn next(&mut self) -> wiremock::Request {
+        tokio::time::timeout(Duration::from_secs(10), self.received.recv())
+            .await
+            .expect("no notification within ten seconds")
+            .expect("the receiver stopped")
+    }
 }

@@ -102,7 +102,10 @@ async fn every_local_check_refuses_before_anything_is_sent() {
             json!({"start": "2024-10-31T15:30:00Z", "end": "2024-10-31T15:30:00Z"}),
             "body.end",
         ),
-        (json!({"start": "2024-10-31", "end": "2024-10-31"}), "body.end"),
+        (
+            json!({"start": "2024-10-31", "end": "2024-10-31"}),
+            "body.end",
+        ),
         (
             json!({"start": "2024-10-31", "end": "2024-10-31T17:00:00Z"}),
             "body.end",
@@ -176,6 +179,7 @@ async fn every_local_check_refuses_before_anything_is_sent() {
             "cal_1",
             types::EventDelete {
                 event_id: "".into(),
+                include_userinfo: None,
             }
             .into(),
         )
@@ -187,6 +191,7 @@ async fn every_local_check_refuses_before_anything_is_sent() {
             "",
             types::EventDelete {
                 event_id: "evt".into(),
+                include_userinfo: None,
             }
             .into(),
         )
