@@ -20,11 +20,17 @@
 //! # Ok(()) }
 //! ```
 
-pub mod engine;
+// Each sandbox uses part of the engine's tools; with one API alone the
+// others' parts are unused.
+#[cfg_attr(
+    not(all(feature = "timesync", feature = "cronofy")),
+    allow(dead_code, unused_imports)
+)]
+pub(crate) mod engine;
 
 #[cfg(feature = "cronofy")]
 pub mod cronofy;
 #[cfg(feature = "timesync")]
 pub mod timesync;
 
-pub use self::engine::{Fault, Server};
+pub use self::engine::{Fault, Faults, Server};

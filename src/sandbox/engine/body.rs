@@ -6,14 +6,14 @@ use serde_json::{Map, Value};
 
 /// A body that could not be read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BodyError {
+pub(crate) struct BodyError {
     /// What was wrong with it.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// The body as JSON: parsed as JSON unless `media_type` says form-encoded.
 /// An empty body is `null`.
-pub fn parse_body(media_type: &str, body: &[u8]) -> Result<Value, BodyError> {
+pub(crate) fn parse_body(media_type: &str, body: &[u8]) -> Result<Value, BodyError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
@@ -29,7 +29,7 @@ pub fn parse_body(media_type: &str, body: &[u8]) -> Result<Value, BodyError> {
 /// every value is a string. Lists of objects follow Rack (what Rails
 /// servers read): `a[][x]=1&a[][y]=2` is one object `{x, y}`, and a key the
 /// last object already has starts the next one.
-pub fn parse_form(body: &[u8]) -> Value {
+pub(crate) fn parse_form(body: &[u8]) -> Value {
     let mut root = Value::Object(Map::new());
     for (key, value) in url::form_urlencoded::parse(body) {
         let mut segments = Vec::new();

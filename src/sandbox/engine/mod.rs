@@ -23,10 +23,12 @@ use http::{HeaderMap, Method, StatusCode};
 use crate::runtime::spec::{ApiSpec, Location, Operation, Scheme};
 use crate::runtime::validate::{self, FormatCheck, Violation};
 
-pub use self::body::{BodyError, parse_body, parse_form};
+#[cfg(test)]
+pub(crate) use self::body::parse_form;
+pub(crate) use self::body::{BodyError, parse_body};
 pub use self::faults::{Fault, Faults};
 pub use self::serve::Server;
-pub use self::tools::{PageTokens, Query, RateWindow};
+pub(crate) use self::tools::{PageTokens, Query, RateWindow};
 
 /// One API's behaviour behind the engine.
 pub(crate) trait Api: Send + Sync + 'static {
@@ -58,27 +60,27 @@ pub(crate) trait Api: Send + Sync + 'static {
 
 /// A request as it arrived.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     /// The method.
-    pub method: Method,
+    pub(crate) method: Method,
     /// The path, percent-encoded as sent.
-    pub path: String,
+    pub(crate) path: String,
     /// The query pairs, decoded, in order.
-    pub query: Query,
+    pub(crate) query: Query,
     /// The headers.
-    pub headers: HeaderMap,
+    pub(crate) headers: HeaderMap,
     /// The body.
-    pub body: Bytes,
+    pub(crate) body: Bytes,
 }
 
 impl Request {
     /// A header's value as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The `Content-Type` without its parameters, lower case.
-    pub fn media_type(&self) -> String {
+    pub(crate) fn media_type(&self) -> String {
         self.header("content-type")
             .unwrap_or_default()
             .split(';')
@@ -91,26 +93,26 @@ impl Request {
 
 /// A request routed to an operation.
 #[derive(Debug)]
-pub struct Call {
+pub(crate) struct Call {
     /// The operation of the spec whose method and path matched.
-    pub op: &'static Operation,
+    pub(crate) op: &'static Operation,
     /// The request.
-    pub request: Request,
+    pub(crate) request: Request,
     /// The path parameters, decoded.
-    pub path: Vec<(&'static str, String)>,
+    pub(crate) path: Vec<(&'static str, String)>,
     /// The credential the spec's security schemes point at, if the request
     /// carries one: (scheme name, value).
-    pub credential: Option<(&'static str, String)>,
+    pub(crate) credential: Option<(&'static str, String)>,
     /// The first violation of the spec's constraints by the path and query
     /// parameters, if any (the body is checked with [`Call::check_body`]).
-    pub check: Option<Violation>,
+    pub(crate) check: Option<Violation>,
     formats: &'static [(&'static str, FormatCheck)],
     spec: &'static ApiSpec,
 }
 
 impl Call {
     /// A path parameter.
-    pub fn param(&self, name: &str) -> &str {
+    pub(crate) fn param(&self, name: &str) -> &str {
         self.path
             .iter()
             .find(|(n, _)| *n == name)
@@ -119,38 +121,34 @@ impl Call {
 
     /// The body as JSON (or form fields as JSON), refused as the API
     /// refuses a body it cannot read.
-    pub fn body(&self) -> Result<serde_json::Value, BodyError> {
+    pub(crate) fn body(&self) -> Result<serde_json::Value, BodyError> {
         parse_body(&self.request.media_type(), &self.request.body)
     }
 
-    /// Checks `body` against the schema of this operation's request body.
-    pub fn check_body(&self, body: &serde_json::Value) -> Result<(), Violation> {
-        match self.op.body {
-            Some(b) => validate::value(self.spec, b.schema, body, self.formats),
-            None => Ok(()),
-        }
-    }
-
     /// Checks `value` against schema `schema` of the spec (for one part of a body).
-    pub fn check_value(&self, schema: u32, value: &serde_json::Value) -> Result<(), Violation> {
+    pub(crate) fn check_value(
+        &self,
+        schema: u32,
+        value: &serde_json::Value,
+    ) -> Result<(), Violation> {
         validate::value(self.spec, schema, value, self.formats)
     }
 }
 
 /// An answer.
 #[derive(Debug, Clone)]
-pub struct Response {
+pub(crate) struct Response {
     /// The status.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// The headers.
-    pub headers: HeaderMap,
+    pub(crate) headers: HeaderMap,
     /// The body.
-    pub body: Bytes,
+    pub(crate) body: Bytes,
 }
 
 impl Response {
     /// An answer with `status`, `content_type` and `body`.
-    pub fn new(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Self {
+    pub(crate) fn new(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Self {
         let mut headers = HeaderMap::new();
         if let Ok(v) = http::HeaderValue::from_str(content_type) {
             headers.insert(http::header::CONTENT_TYPE, v);
@@ -163,13 +161,13 @@ impl Response {
     }
 
     /// A JSON answer.
-    pub fn json(status: StatusCode, value: &impl serde::Serialize) -> Self {
+    pub(crate) fn json(status: StatusCode, value: &impl serde::Serialize) -> Self {
         let body = serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec());
         Response::new(status, "application/json; charset=utf-8", body)
     }
 
     /// An answer without a body.
-    pub fn empty(status: StatusCode) -> Self {
+    pub(crate) fn empty(status: StatusCode) -> Self {
         Response {
             status,
             headers: HeaderMap::new(),
@@ -178,7 +176,7 @@ impl Response {
     }
 
     /// Adds a header.
-    pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
+    pub(crate) fn with_header(mut self, name: &'static str, value: &str) -> Self {
         if let Ok(v) = http::HeaderValue::from_str(value) {
             self.headers.insert(name, v);
         }

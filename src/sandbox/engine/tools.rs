@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 /// A query string, decoded, with its pairs in order.
 #[derive(Debug, Clone, Default)]
-pub struct Query(Vec<(String, String)>);
+pub(crate) struct Query(Vec<(String, String)>);
 
 impl Query {
     /// Reads a raw query string (`a=1&b=2`).
-    pub fn parse(raw: &str) -> Self {
+    pub(crate) fn parse(raw: &str) -> Self {
         Query(
             url::form_urlencoded::parse(raw.as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -20,30 +20,21 @@ impl Query {
     }
 
     /// Every pair.
-    pub fn pairs(&self) -> &[(String, String)] {
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
         &self.0
     }
 
     /// The first value of `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
 
-    /// Every value of `key`, in order.
-    pub fn all(&self, key: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
     /// A boolean as clients send it: `true`/`false` in any case (Python's
     /// `True`), `1`/`0`. `Err` holds the value that is neither.
-    pub fn flag(&self, key: &str) -> Result<Option<bool>, String> {
+    pub(crate) fn flag(&self, key: &str) -> Result<Option<bool>, String> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => match v.to_ascii_lowercase().as_str() {
@@ -58,7 +49,7 @@ impl Query {
 /// Opaque page tokens standing for a stored state (what a list query
 /// needs to answer its next page), as APIs hand out in next links.
 #[derive(Debug)]
-pub struct PageTokens<S> {
+pub(crate) struct PageTokens<S> {
     pages: Mutex<HashMap<String, S>>,
 }
 
@@ -72,7 +63,7 @@ impl<S: Clone> Default for PageTokens<S> {
 
 impl<S: Clone> PageTokens<S> {
     /// Stores `state` under a new token.
-    pub fn issue(&self, state: S) -> String {
+    pub(crate) fn issue(&self, state: S) -> String {
         let token = format!("{:016x}", fastrand::u64(..));
         self.pages
             .lock()
@@ -82,7 +73,7 @@ impl<S: Clone> PageTokens<S> {
     }
 
     /// The state of `token`, if it was issued.
-    pub fn get(&self, token: &str) -> Option<S> {
+    pub(crate) fn get(&self, token: &str) -> Option<S> {
         self.pages
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -94,7 +85,7 @@ impl<S: Clone> PageTokens<S> {
 /// A fixed window of at most `limit` requests per key (an application, an
 /// account); [`RateWindow::admit`] says how long to wait when it is full.
 #[derive(Debug)]
-pub struct RateWindow {
+pub(crate) struct RateWindow {
     limit: usize,
     window: Duration,
     seen: Mutex<HashMap<String, (Instant, usize)>>,
@@ -102,7 +93,7 @@ pub struct RateWindow {
 
 impl RateWindow {
     /// At most `limit` requests per `window` and key.
-    pub fn new(limit: usize, window: Duration) -> Self {
+    pub(crate) fn new(limit: usize, window: Duration) -> Self {
         RateWindow {
             limit,
             window,
@@ -111,7 +102,7 @@ impl RateWindow {
     }
 
     /// Counts a request of `key`; `Err(retry_after)` when the window is full.
-    pub fn admit(&self, key: &str) -> Result<(), Duration> {
+    pub(crate) fn admit(&self, key: &str) -> Result<(), Duration> {
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let entry = seen.entry(key.to_string()).or_insert((now, 0));
