@@ -23,7 +23,7 @@ fn main() {
         }
         let spec = Path::new("spec").join(format!("{api}.yaml"));
         println!("cargo:rerun-if-changed={}", spec.display());
-        let generated = codegen::generate(&spec).unwrap_or_else(|e| {
+        let generated = codegen::generate(&spec, codegen::tokens).unwrap_or_else(|e| {
             eprintln!("error: cannot generate the {api} client: {e}");
             std::process::exit(1);
         });

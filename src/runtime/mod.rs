@@ -304,10 +304,10 @@ impl Config {
 }
 
 mod tls {
-    /// Makes the crypto provider of the enabled TLS feature the process
-    /// default, unless the program installed one.
+    /// Makes ring the process's rustls provider (with the `tls-ring`
+    /// feature), unless the program installed one of its own.
     pub(super) fn install_default_provider() {
-        #[cfg(all(feature = "tls-ring", not(feature = "tls-aws-lc")))]
+        #[cfg(feature = "tls-ring")]
         if rustls::crypto::CryptoProvider::get_default().is_none() {
             // Another thread may win the race; its provider is as good.
             let _ = rustls::crypto::ring::default_provider().install_default();

@@ -102,7 +102,8 @@ fn generate(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     for api in selected_apis(args)? {
         let spec = root.join("spec").join(format!("{api}.yaml"));
-        let generated = codegen::generate(&spec).map_err(|e| e.to_string())?;
+        let generated =
+            codegen::generate(&spec, prettyplease::unparse).map_err(|e| e.to_string())?;
         let target = out_dir.join(format!("{api}.rs"));
         std::fs::write(&target, &generated.code)
             .map_err(|e| format!("cannot write {}: {e}", target.display()))?;

@@ -66,7 +66,8 @@ struct Context<'a> {
 /// The files `surface` writes for `api`, with their rendered contents.
 pub(crate) fn render_all(root: &Path, api: &str) -> Result<Vec<(PathBuf, String)>, String> {
     let spec_path = root.join("spec").join(format!("{api}.yaml"));
-    let generated = codegen::generate(&spec_path).map_err(|e| e.to_string())?;
+    let generated =
+        codegen::generate(&spec_path, prettyplease::unparse).map_err(|e| e.to_string())?;
     let file: syn::File =
         syn::parse_str(&generated.code).map_err(|e| format!("generated code: {e}"))?;
     let spec = Spec::load(&spec_path)?;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures::future::Either;
 use http::StatusCode;
 use http_body_util::BodyExt as _;
 use tokio::sync::watch;
@@ -49,18 +50,18 @@ impl Server {
         };
         tokio::spawn(async move {
             loop {
-                let stream = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => stream,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "sandbox accept failed");
-                            continue;
-                        }
-                    },
-                    _ = stop.changed() => return,
+                let mut stop_connection = stop.clone();
+                let accept = std::pin::pin!(listener.accept());
+                let stopped = std::pin::pin!(stop.changed());
+                let stream = match futures::future::select(accept, stopped).await {
+                    Either::Left((Ok((stream, _)), _)) => stream,
+                    Either::Left((Err(e), _)) => {
+                        tracing::warn!(error = %e, "sandbox accept failed");
+                        continue;
+                    }
+                    Either::Right(_) => return,
                 };
                 let shared = shared.clone();
-                let mut stop = stop.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |r| {
                         let shared = shared.clone();
@@ -68,10 +69,10 @@ impl Server {
                     });
                     let conn = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                    tokio::select! {
-                        _ = conn => {}
-                        _ = stop.changed() => {}
-                    }
+                    // Serve until the connection ends or the server stops.
+                    let _ =
+                        futures::future::select(conn, std::pin::pin!(stop_connection.changed()))
+                            .await;
                 });
             }
         });
