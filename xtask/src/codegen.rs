@@ -82,6 +82,7 @@ impl std::error::Error for GenerateError {}
 pub(crate) type Render = fn(&syn::File) -> String;
 
 /// Plain tokens, as build.rs writes them.
+#[allow(dead_code)] // used by build.rs, which includes this file
 pub(crate) fn tokens(file: &syn::File) -> String {
     quote::ToTokens::to_token_stream(file).to_string()
 }
