@@ -13,11 +13,14 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// How a client retries failed requests.
 ///
-/// Idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS) are retried on
-/// connection errors, timeouts and 502/503/504; every request is retried on
-/// 429 and on a connection that could not be opened (nothing reached the
-/// server). A POST is never sent twice after the server may have acted on it.
-/// `Retry-After` on 429 and 503 wins over the computed backoff.
+/// Requests that may be sent twice (GET, HEAD, PUT, DELETE, OPTIONS, and
+/// what the spec marks `x-specbound-idempotent`) are retried on connection
+/// errors, timeouts and 500/502/503/504, as Graph's and Zendesk's guidance
+/// allows for reads; every request is retried on 429 and on a connection
+/// that could not be opened (nothing reached the server). A POST is never
+/// sent twice after the server may have acted on it. `Retry-After` on 429
+/// and 503 wins over the computed backoff (capped at a day), and every wait
+/// counts against [`max_wait`](Self::max_wait) and the client's deadline.
 ///
 /// ```
 /// use std::time::Duration;

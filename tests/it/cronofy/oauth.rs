@@ -544,3 +544,34 @@ async fn application_calendar_posts_the_client_credentials_and_uses_its_tokens()
     assert_eq!(raw.application_calendar_id.as_deref(), Some(id));
     assert_keeps(&raw, answer);
 }
+
+#[tokio::test]
+async fn a_token_answer_with_an_absurd_expires_in_is_clamped_not_a_panic() {
+    // 10^13 seconds used to overflow `DateTime + TimeDelta` and panic.
+    for expires_in in [10_000_000_000_000i64, i64::MAX, -5] {
+        let server = MockServer::start().await;
+        let mut answer = Fixture::load("cronofy/oauth_token_authorization_code.json")
+            .body()
+            .clone();
+        answer["expires_in"] = serde_json::json!(expires_in);
+        on("POST", "/oauth/token", None)
+            .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let waits = Waits::default();
+        let cronofy = cronofy_builder(&server, &waits).build().unwrap();
+        let token = cronofy
+            .get_authorization_from_code("CODE", REDIRECT_URI)
+            .await
+            .unwrap();
+        let at = token.expires_at.unwrap();
+        let ten_years = chrono::Utc::now() + chrono::Duration::days(3651);
+        assert!(at <= ten_years, "{expires_in}: {at}");
+        assert_eq!(
+            cronofy.is_authorization_expired().await.unwrap(),
+            expires_in < 0,
+            "{expires_in}"
+        );
+    }
+}

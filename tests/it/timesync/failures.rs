@@ -149,6 +149,48 @@ async fn an_html_error_page_keeps_its_status_and_text() {
     assert_eq!(api.message, "<html><body>Bad gateway</body></html>");
 }
 
+#[tokio::test]
+async fn a_gateways_json_error_keeps_its_status_and_its_429_is_rate_limited() {
+    // Not TimeSync's error shape: a proxy's `{"message": ...}`.
+    let server = MockServer::start().await;
+    let (ts, _waits, _) = timesync(&server);
+    for (status, route) in [
+        (404u16, "/v0/users/a"),
+        (502, "/v0/users/b"),
+        (503, "/v0/users/c"),
+        (429, "/v0/users/d"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(route))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .set_body_json(json!({"message": "no healthy upstream"})),
+            )
+            .mount(&server)
+            .await;
+    }
+    // (502 and 503 are retried first, waits recorded, not slept.)
+    for (status, name) in [(404u16, "a"), (502, "b"), (503, "c")] {
+        let err = ts
+            .get_user()
+            .username(name.parse::<types::Username>().unwrap())
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{err:?}");
+        assert!(err.to_string().contains("no healthy upstream"), "{err}");
+        assert!(!matches!(err, Error::Decode { .. }));
+    }
+    let err = ts
+        .get_user()
+        .username("d".parse::<types::Username>().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_rate_limited(), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+}
+
 // ------------------------------------------------------------------ retries
 
 #[tokio::test]
