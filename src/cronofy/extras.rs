@@ -165,9 +165,9 @@ impl ClientBuilder {
             "app_url",
             self.app_url.as_deref().unwrap_or(dc.app_url()),
         )?;
-        let plain_rt = Runtime::new(&super::PROFILE, api, &self.config, None)?;
+        let plain_rt = Runtime::new(&super::PROFILE, api, &self.config)?;
         let (base, http) = (plain_rt.base_url().to_string(), plain_rt.http().clone());
-        let plain = Client::new_with_client(&base, http.clone(), plain_rt);
+        let plain = Client::new_with_client(&base, http.clone(), plain_rt.clone());
         let store: Arc<dyn TokenStore> = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
@@ -191,8 +191,7 @@ impl ClientBuilder {
             plain,
             app_url,
         });
-        let runtime =
-            Runtime::new(&super::PROFILE, api, &self.config, Some(credentials))?.with_state(app);
+        let runtime = plain_rt.with_authorizer(credentials).with_state(app);
         Ok(Client::new_with_client(&base, http, runtime))
     }
 }

@@ -111,7 +111,7 @@ static PROFILE: ApiProfile = ApiProfile {
 };
 
 fn runtime(base: &str, config: Config) -> Runtime {
-    Runtime::new(&PROFILE, base, &config, None).unwrap()
+    Runtime::new(&PROFILE, base, &config).unwrap()
 }
 
 fn quick() -> Config {

@@ -83,6 +83,7 @@ pub(crate) type ApiCheck =
 #[derive(Clone)]
 pub struct Runtime(Arc<Inner>);
 
+#[derive(Clone)]
 struct Inner {
     profile: &'static ApiProfile,
     http: reqwest::Client,
@@ -108,13 +109,12 @@ pub(crate) trait Prepare: Send + Sync {
 }
 
 impl Runtime {
-    /// A runtime for the API of `profile` at `base_url`, with `authorizer`
-    /// adding credentials to the requests it sends to trusted hosts.
+    /// A runtime for the API of `profile` at `base_url`, without
+    /// credentials (see [`with_authorizer`](Self::with_authorizer)).
     pub(crate) fn new(
         profile: &'static ApiProfile,
         base_url: &str,
         config: &Config,
-        authorizer: Option<Arc<dyn Authorizer>>,
     ) -> crate::Result<Self> {
         let base_url = parse_base_url(profile.spec.name, "base_url", base_url)?;
         let mut trusted = vec![base_url.origin()];
@@ -124,11 +124,18 @@ impl Runtime {
             http: config.http_client()?,
             base_url,
             trusted,
-            authorizer,
+            authorizer: None,
             prepare: None,
             state: None,
             config: config.clone(),
         })))
+    }
+
+    /// The same runtime (sharing its HTTP client and connection pool) with
+    /// `authorizer` adding credentials to the requests it sends to trusted
+    /// hosts: an API's client beside the plain one its token calls go through.
+    pub(crate) fn with_authorizer(self, authorizer: Arc<dyn Authorizer>) -> Self {
+        self.rebuilt(|inner| inner.authorizer = Some(authorizer))
     }
 
     /// The same runtime with `prepare` run on each request (once per call).
@@ -148,17 +155,7 @@ impl Runtime {
     }
 
     fn rebuilt(self, change: impl FnOnce(&mut Inner)) -> Self {
-        let inner = &self.0;
-        let mut copy = Inner {
-            profile: inner.profile,
-            http: inner.http.clone(),
-            base_url: inner.base_url.clone(),
-            trusted: inner.trusted.clone(),
-            authorizer: inner.authorizer.clone(),
-            prepare: inner.prepare.clone(),
-            state: inner.state.clone(),
-            config: inner.config.clone(),
-        };
+        let mut copy = Inner::clone(&self.0);
         change(&mut copy);
         Runtime(Arc::new(copy))
     }
@@ -176,6 +173,17 @@ impl Runtime {
     /// The base URL every operation's path is appended to (no trailing slash).
     pub fn base_url(&self) -> &str {
         self.0.base_url.as_str().trim_end_matches('/')
+    }
+
+    /// The path of the base URL (`/v0`), empty for a host root: what the
+    /// path of a request of an operation starts with.
+    pub(crate) fn base_path(&self) -> &str {
+        self.0.base_url.path().trim_end_matches('/')
+    }
+
+    /// The origin of the base URL, as shown in messages.
+    pub(crate) fn base_origin(&self) -> String {
+        self.0.base_url.origin().ascii_serialization()
     }
 
     /// The HTTP client.

@@ -247,12 +247,10 @@ fn check_trusted(runtime: &Runtime, url: &url::Url) -> Result<()> {
     if runtime.is_trusted(url) {
         return Ok(());
     }
-    let base = url::Url::parse(runtime.base_url())
-        .map(|b| b.origin().ascii_serialization())
-        .unwrap_or_default();
     Err(Error::Protocol(format!(
-        "the next link points to {}, not to the API host {base}; not following it",
-        url.origin().ascii_serialization()
+        "the next link points to {}, not to the API host {}; not following it",
+        url.origin().ascii_serialization(),
+        runtime.base_origin()
     )))
 }
 
@@ -266,10 +264,10 @@ fn check_page_route(runtime: &Runtime, paging: &Pagination, url: &url::Url) -> R
     else {
         return Ok(());
     };
-    let base = url::Url::parse(runtime.base_url())
-        .map(|b| b.path().trim_end_matches('/').to_string())
-        .unwrap_or_default();
-    let below = url.path().strip_prefix(base.as_str()).unwrap_or(url.path());
+    let below = url
+        .path()
+        .strip_prefix(runtime.base_path())
+        .unwrap_or(url.path());
     if op.match_path(below).is_some() {
         return Ok(());
     }

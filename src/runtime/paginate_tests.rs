@@ -96,7 +96,7 @@ static PROFILE: ApiProfile = ApiProfile {
 };
 
 fn first(server: &MockServer, route: &str) -> (Runtime, reqwest::Request) {
-    let rt = Runtime::new(&PROFILE, &server.uri(), &Config::default(), None).unwrap();
+    let rt = Runtime::new(&PROFILE, &server.uri(), &Config::default()).unwrap();
     let url = format!("{}{route}", server.uri()).parse().unwrap();
     (rt, reqwest::Request::new(reqwest::Method::GET, url))
 }

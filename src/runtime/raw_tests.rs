@@ -54,13 +54,9 @@ async fn credentials_go_only_to_the_trusted_host_and_never_when_told_not_to() {
             .mount(server)
             .await;
     }
-    let rt = Runtime::new(
-        &PROFILE,
-        &api.uri(),
-        &Config::default(),
-        Some(Arc::new(Bearer::new("tok-1"))),
-    )
-    .unwrap();
+    let rt = Runtime::new(&PROFILE, &api.uri(), &Config::default())
+        .unwrap()
+        .with_authorizer(Arc::new(Bearer::new("tok-1")));
     let ours = rt.request(http::Method::GET, "/next").send().await.unwrap();
     assert_eq!(ours.json::<serde_json::Value>().unwrap()["ok"], 1);
     let theirs = rt

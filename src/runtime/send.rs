@@ -117,8 +117,7 @@ impl Runtime {
     /// API's own checks.
     fn check(&self, op: &'static Operation, request: &reqwest::Request) -> Result<()> {
         let profile = self.profile();
-        let base_path = self.base_path();
-        let path = request.url().path().strip_prefix(base_path);
+        let path = request.url().path().strip_prefix(self.base_path());
         let query: Vec<(String, String)> = request
             .url()
             .query_pairs()
@@ -139,20 +138,6 @@ impl Runtime {
             profile.formats,
         )?;
         (profile.check)(op, &query, body.as_ref())
-    }
-
-    /// The path of the base URL (`/v0`), empty for a host root.
-    fn base_path(&self) -> &str {
-        let url = url::Url::parse(self.base_url()).ok();
-        match url.as_ref().map(|u| u.path()) {
-            Some("/") | None => "",
-            Some(_) => {
-                let base = self.base_url();
-                // The base URL has no query: its path is what follows the host.
-                let after_scheme = base.split_once("://").map_or(base, |(_, r)| r);
-                after_scheme.find('/').map_or("", |i| &after_scheme[i..])
-            }
-        }
     }
 
     /// Every attempt of one call: credentials, pacing, sending, one renewal

@@ -111,7 +111,7 @@ async fn expired_store(name: &str) -> std::path::PathBuf {
 
 /// A credential core over a fresh `FileTokenStore` on `file`, refreshing at `token_url`.
 fn client(token_url: &str, file: &std::path::Path) -> CredentialCore {
-    let runtime = Runtime::new(&PROFILE, token_url, &Config::default(), None).unwrap();
+    let runtime = Runtime::new(&PROFILE, token_url, &Config::default()).unwrap();
     let endpoint = TokenEndpoint::new(
         &runtime,
         "/oauth/token",
@@ -307,7 +307,7 @@ async fn client_credentials_are_posted_as_a_form_and_renewed_when_they_run_out()
         .expect(2)
         .mount(&server)
         .await;
-    let runtime = Runtime::new(&PROFILE, &server.uri(), &Config::default(), None).unwrap();
+    let runtime = Runtime::new(&PROFILE, &server.uri(), &Config::default()).unwrap();
     let endpoint = TokenEndpoint::new(
         &runtime,
         "/oauth/token",

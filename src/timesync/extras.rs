@@ -127,9 +127,9 @@ impl ClientBuilder {
         }
         // Logging in goes through a client without the session, so that a
         // login never waits on the renewal it is part of.
-        let plain = Runtime::new(&super::PROFILE, &raw, &self.config, None)?;
+        let plain = Runtime::new(&super::PROFILE, &raw, &self.config)?;
         let (base, http) = (plain.base_url().to_string(), plain.http().clone());
-        let login = Client::new_with_client(&base, http.clone(), plain);
+        let login = Client::new_with_client(&base, http.clone(), plain.clone());
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
@@ -137,7 +137,8 @@ impl ClientBuilder {
         if let Some(token) = self.token {
             session.start_with(token);
         }
-        let runtime = Runtime::new(&super::PROFILE, &raw, &self.config, Some(session.clone()))?
+        let runtime = plain
+            .with_authorizer(session.clone())
             .with_prepare(Arc::new(super::session::HashPasswords {
                 cost: self.bcrypt_cost,
             }))

@@ -93,7 +93,7 @@ fn client(root: &str) -> Runtime {
         retry: crate::runtime::RetryPolicy::standard().max_attempts(5),
         ..Config::default()
     };
-    Runtime::new(&PROFILE, &format!("{root}/v9"), &config, None).unwrap()
+    Runtime::new(&PROFILE, &format!("{root}/v9"), &config).unwrap()
 }
 
 #[tokio::test]
