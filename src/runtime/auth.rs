@@ -105,11 +105,8 @@ impl Authorizer for Basic {
         request: &'a mut reqwest::Request,
         _: &'a str,
     ) -> BoxFuture<'a, Result<Stamp>> {
-        use base64::Engine as _;
         Box::pin(async move {
-            let raw = format!("{}:{}", self.user, self.password.expose());
-            let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
-            let value = sensitive_header(&format!("Basic {encoded}"))?;
+            let value = basic_header(&self.user, &self.password)?;
             request.headers_mut().insert(AUTHORIZATION, value);
             Ok(Stamp::NONE)
         })
@@ -121,6 +118,14 @@ pub(crate) fn set_bearer(request: &mut reqwest::Request, token: &Secret) -> Resu
     let value = sensitive_header(&format!("Bearer {}", token.expose()))?;
     request.headers_mut().insert(AUTHORIZATION, value);
     Ok(())
+}
+
+/// `Basic <base64 of user:password>`, marked sensitive.
+pub(crate) fn basic_header(user: &str, password: &Secret) -> Result<HeaderValue> {
+    use base64::Engine as _;
+    let raw = format!("{user}:{}", password.expose());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+    sensitive_header(&format!("Basic {encoded}"))
 }
 
 /// A header value marked sensitive, so that `Debug` of the request hides it.

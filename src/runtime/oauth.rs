@@ -162,12 +162,7 @@ impl TokenEndpoint {
                 pairs.push(("client_secret", self.client_secret.expose()));
             }
             ClientAuth::Basic => {
-                use base64::Engine as _;
-                let raw = format!("{}:{}", self.client_id, self.client_secret.expose());
-                let value = super::auth::sensitive_header(&format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(raw)
-                ))?;
+                let value = super::auth::basic_header(&self.client_id, &self.client_secret)?;
                 request = request.header(http::header::AUTHORIZATION, value);
             }
         }

@@ -143,7 +143,7 @@ impl RawRequest {
     }
 
     /// Whether it may be sent twice (default: the operation's, else the
-    /// method's rule: GET, HEAD, PUT, DELETE and OPTIONS may).
+    /// method's rule: GET, HEAD, PUT, DELETE, OPTIONS and TRACE may).
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = Some(idempotent);
         self
@@ -153,14 +153,7 @@ impl RawRequest {
     fn plan(&self, request: &reqwest::Request, mode: Mode) -> Call {
         let idempotent = self.idempotent.unwrap_or_else(|| match self.operation {
             Some(op) => op.idempotent,
-            None => matches!(
-                *request.method(),
-                http::Method::GET
-                    | http::Method::HEAD
-                    | http::Method::PUT
-                    | http::Method::DELETE
-                    | http::Method::OPTIONS
-            ),
+            None => super::retry::is_idempotent(request.method()),
         });
         Call {
             operation: self.operation.map_or("raw", |op| op.id),

@@ -1,7 +1,7 @@
 //! When to send a request again, and how long to wait first.
 //!
 //! The decision is a pure function, `decide`, tested without a server; the
-//! retry loop in `hooks` applies it.
+//! retry loop in `send` applies it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -211,6 +211,21 @@ pub(crate) fn decide(
         return Decision::GiveUp;
     }
     Decision::Retry(wait)
+}
+
+/// Whether `method` may be sent twice without changing the outcome (the
+/// rule codegen applies to operations the spec does not mark).
+pub(crate) fn is_idempotent(method: &http::Method) -> bool {
+    use http::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::TRACE,
+    ]
+    .contains(method)
 }
 
 /// The longest `Retry-After` taken as said; longer ones are cut to it.
