@@ -258,6 +258,19 @@ pub(crate) fn parse_base_url(api: &str, field: &str, raw: &str) -> crate::Result
         })
 }
 
+/// Sets query parameter `name` of `url` to `value`, replacing any.
+pub(crate) fn set_query(url: &mut url::Url, name: &str, value: &str) {
+    let others: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(others)
+        .append_pair(name, value);
+}
+
 /// The most bytes of one answer (or one item of a streamed list) a client
 /// reads by default: larger answers are an [`Error::TooLarge`](crate::Error::TooLarge).
 pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 64 * 1024 * 1024;

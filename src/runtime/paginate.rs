@@ -28,10 +28,10 @@ use futures::{FutureExt as _, Stream, StreamExt as _};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::Runtime;
 use super::json_stream::{ArrayItems, seek};
 use super::send::{Call, Mode};
 use super::spec::{Operation, PageStyle, Pagination};
+use super::{Runtime, set_query};
 use crate::{Error, Result};
 
 /// A page type of a list: codegen implements it for each paginated
@@ -276,19 +276,6 @@ fn check_page_route(runtime: &Runtime, paging: &Pagination, url: &url::Url) -> R
         url.path(),
         op.id
     )))
-}
-
-/// Sets query parameter `name` to `value`, replacing any.
-fn set_query(url: &mut url::Url, name: &str, value: &str) {
-    let others: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != name)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    url.query_pairs_mut()
-        .clear()
-        .extend_pairs(others)
-        .append_pair(name, value);
 }
 
 /// The page being read: its body and, once decoded, the page without its items.

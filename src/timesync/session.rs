@@ -17,7 +17,8 @@ use futures::future::BoxFuture;
 
 use super::generated::{Client, prelude::*, types};
 use crate::error::AuthErrorKind;
-use crate::runtime::spec::Operation;
+use crate::runtime::set_query;
+use crate::runtime::spec::{Operation, Scheme};
 use crate::runtime::{
     Authorizer, CredentialCore, Grant, OAuthToken, Prepare, Secret, Stamp, TokenStore,
 };
@@ -154,9 +155,8 @@ impl Authorizer for Session {
         operation_id: &'a str,
     ) -> BoxFuture<'a, Result<Stamp>> {
         Box::pin(async move {
-            let needs_token = super::spec::API
-                .operation(operation_id)
-                .is_none_or(|op| !op.security.is_empty());
+            let op = super::spec::API.operation(operation_id);
+            let needs_token = op.is_none_or(|op| !op.security.is_empty());
             if !needs_token {
                 return Ok(Stamp::NONE);
             }
@@ -170,7 +170,7 @@ impl Authorizer for Session {
                 ),
                 other => other,
             })?;
-            put_token(request, &token)?;
+            put_token(request, op, &token)?;
             Ok(stamp)
         })
     }
@@ -243,11 +243,18 @@ impl Prepare for HashPasswords {
     }
 }
 
-/// Puts `token` where TimeSync reads it: the query string of a GET or
-/// DELETE, the `auth` block of a POST body. The POST body is written again,
-/// whole numbers without a fraction (see [`write_whole_numbers_as_integers`]).
-fn put_token(request: &mut reqwest::Request, token: &Secret) -> Result<()> {
-    if request.method() == reqwest::Method::POST {
+/// Puts `token` where the spec says `op` carries it: the `auth` block of
+/// the JSON body for an operation marked `x-specbound-auth: body`, else the
+/// query parameter of its apiKey scheme. A raw request of no operation
+/// carries it as the spec's operations of its method do (a POST in its
+/// body). A body is written again, whole numbers without a fraction (see
+/// [`write_whole_numbers_as_integers`]).
+fn put_token(request: &mut reqwest::Request, op: Option<&Operation>, token: &Secret) -> Result<()> {
+    let in_body = match op {
+        Some(op) => op.extension("x-specbound-auth") == Some("\"body\""),
+        None => request.method() == reqwest::Method::POST,
+    };
+    if in_body {
         let Some(body) = request.body().and_then(|b| b.as_bytes()) else {
             return Err(Error::invalid(
                 "request body",
@@ -271,18 +278,28 @@ fn put_token(request: &mut reqwest::Request, token: &Secret) -> Result<()> {
             .map_err(|e| Error::invalid("request body", e.to_string()))?;
         *request.body_mut() = Some(bytes.into());
     } else {
-        let url = request.url_mut();
-        let others: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| k != "token")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        url.query_pairs_mut()
-            .clear()
-            .extend_pairs(others)
-            .append_pair("token", token.expose());
+        set_query(request.url_mut(), query_key(op)?, token.expose());
     }
     Ok(())
+}
+
+/// The query parameter of the apiKey scheme `op` names (of the spec's
+/// first one for a raw request of no operation).
+fn query_key(op: Option<&Operation>) -> Result<&'static str> {
+    let api = &super::spec::API;
+    let named: Vec<&str> = match op {
+        Some(op) => op.security.to_vec(),
+        None => api.security_schemes.iter().map(|(n, _)| *n).collect(),
+    };
+    named
+        .iter()
+        .find_map(|name| match api.scheme(name) {
+            Some(Scheme::QueryKey(key)) => Some(key),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            Error::Config("timesync: the spec names no apiKey scheme in the query".into())
+        })
 }
 
 /// Numbers as JavaScript writes them: a whole number (`12600.0`, which is
@@ -363,7 +380,8 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        put_token(&mut get, &token).unwrap();
+        let op = |id| super::super::spec::API.operation(id);
+        put_token(&mut get, op("list_times"), &token).unwrap();
         assert_eq!(get.url().query(), Some("user=a&user=b&token=abc%2B%2F%3D"));
 
         let mut post = reqwest::Request::new(
@@ -371,7 +389,7 @@ mod tests {
             "http://127.0.0.1/v0/times".parse().unwrap(),
         );
         *post.body_mut() = Some(r#"{"object":{"duration":60.0,"n":[1.5,-0.0,1e300]}}"#.into());
-        put_token(&mut post, &token).unwrap();
+        put_token(&mut post, op("create_time"), &token).unwrap();
         let body = post.body().unwrap().as_bytes().unwrap();
         assert_eq!(
             serde_json::from_slice::<serde_json::Value>(body).unwrap(),
