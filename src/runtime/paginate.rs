@@ -339,18 +339,29 @@ impl<P: Page> Paginated<P> {
         op: &'static Operation,
         position: Position,
     ) -> Self {
-        let pager = match Pager::new(runtime, first, op) {
-            Ok(p) => p,
-            Err(e) => return Self::failed(e),
-        };
-        let fetch = pager.fetch(position.cursor.as_deref(), None);
+        match Pager::new(runtime, first, op) {
+            Ok(pager) => {
+                let fetch = pager.fetch(position.cursor.as_deref(), None);
+                Self::new(Some(pager), State::Fetching(fetch), position)
+            }
+            Err(e) => Self::failed(e),
+        }
+    }
+
+    /// A stream that yields `error` and ends: for a list call whose
+    /// parameters were refused before anything was sent.
+    pub fn failed(error: Error) -> Self {
+        Self::new(None, State::Failed(Some(error)), Position::default())
+    }
+
+    fn new(pager: Option<Pager>, state: State<P>, position: Position) -> Self {
         let mut seen = RecentCursors::default();
         if let Some(c) = &position.cursor {
             seen.insert(c);
         }
         Paginated {
-            pager: Some(pager),
-            state: State::Fetching(fetch),
+            pager,
+            state,
             cursor: position.cursor,
             yielded: 0,
             skip: position.skip,
@@ -360,28 +371,6 @@ impl<P: Page> Paginated<P> {
             then_fail: None,
             resume: None,
             seen,
-            prefetch: false,
-            ahead: None,
-            ahead_task: None,
-            current: None,
-        }
-    }
-
-    /// A stream that yields `error` and ends: for a list call whose
-    /// parameters were refused before anything was sent.
-    pub fn failed(error: Error) -> Self {
-        Paginated {
-            pager: None,
-            state: State::Failed(Some(error)),
-            cursor: None,
-            yielded: 0,
-            skip: 0,
-            total: 0,
-            limit: None,
-            next: None,
-            then_fail: None,
-            resume: None,
-            seen: RecentCursors::default(),
             prefetch: false,
             ahead: None,
             ahead_task: None,
@@ -436,7 +425,7 @@ impl<P: Page> Paginated<P> {
 
     /// The raw JSON of the page being read.
     pub fn json(&self) -> Option<Result<serde_json::Value>> {
-        let op = self.pager.as_ref().map_or("list", |p| p.op.id);
+        let op = self.op_id();
         self.current
             .as_ref()
             .map(|c| Error::decode_json(op, &c.raw))
@@ -476,6 +465,19 @@ impl<P: Page> Paginated<P> {
         true
     }
 
+    /// Moves on to the page at `cursor`, fetched by `fetch`.
+    fn turn_page(&mut self, cursor: String, fetch: BoxFuture<'static, Result<Fetched>>) {
+        self.state = State::Fetching(fetch);
+        self.cursor = Some(cursor);
+        self.yielded = 0;
+        self.skip = 0;
+    }
+
+    /// The list operation's id, for errors.
+    fn op_id(&self) -> &'static str {
+        self.pager.as_ref().map_or("list", |p| p.op.id)
+    }
+
     fn wanted(&self) -> Option<u64> {
         self.limit.map(|l| l.saturating_sub(self.total))
     }
@@ -485,7 +487,7 @@ impl<P: Page> Paginated<P> {
     }
 
     fn decode_page(&mut self, raw: Bytes) -> Result<Vec<P::Item>> {
-        let op = self.pager.as_ref().map_or("list", |p| p.op.id);
+        let op = self.op_id();
         let mut page: P = Error::decode_json(op, &raw)?;
         let items = page.take_items();
         self.current = Some(Current {
@@ -545,7 +547,7 @@ impl<P: Page> Stream for Paginated<P> {
                                     (usize::MAX, std::time::Duration::from_secs(30)),
                                     |p| (p.runtime.max_response_size(), p.runtime.idle()),
                                 );
-                                let op = this.pager.as_ref().map_or("list", |p| p.op.id);
+                                let op = this.op_id();
                                 Items::Streamed(ArrayItems::new(response, op, limit, idle))
                             }
                         });
@@ -594,10 +596,7 @@ impl<P: Page> Stream for Paginated<P> {
                                 return Poll::Ready(Some(Err(e)));
                             }
                             if let Some((next, fetch)) = this.ahead.take() {
-                                this.state = State::Fetching(fetch);
-                                this.cursor = Some(next);
-                                this.yielded = 0;
-                                this.skip = 0;
+                                this.turn_page(next, fetch);
                                 continue;
                             }
                             let (Some(pager), Some(next)) = (&this.pager, this.next.take()) else {
@@ -608,10 +607,8 @@ impl<P: Page> Stream for Paginated<P> {
                                 this.state = State::Done;
                                 return Poll::Ready(Some(Err(repeated_cursor())));
                             }
-                            this.state = State::Fetching(pager.fetch(Some(&next), this.wanted()));
-                            this.cursor = Some(next);
-                            this.yielded = 0;
-                            this.skip = 0;
+                            let fetch = pager.fetch(Some(&next), this.wanted());
+                            this.turn_page(next, fetch);
                         }
                     }
                 }
