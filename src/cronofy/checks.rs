@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::types;
 use crate::runtime::spec::Operation;
+use crate::runtime::validate::query_date;
 use crate::{Error, Result};
 
 /// The spec's `format: tzid`: an IANA time zone id, in the tz database.
@@ -33,12 +34,7 @@ pub(crate) fn check(
     query: &[(String, String)],
     body: Option<&serde_json::Value>,
 ) -> Result<()> {
-    let date = |key: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == key)
-            .and_then(|(_, v)| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
-    };
+    let date = |key| query_date(query, key);
     if let (Some(f), Some(t)) = (date("from"), date("to"))
         && t <= f
     {

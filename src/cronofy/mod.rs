@@ -3,7 +3,7 @@
 #![doc = include_str!("../docs/cronofy_peers.md")]
 
 mod batch;
-mod checks;
+pub(crate) mod checks;
 mod credentials;
 mod data_center;
 mod extras;

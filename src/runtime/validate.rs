@@ -196,6 +196,15 @@ fn join(root: &str, path: &[String]) -> String {
     out
 }
 
+/// The date (`yyyy-mm-dd`) of query parameter `key`, if the query has one
+/// (for an API's checks of two dates together).
+pub(crate) fn query_date(query: &[(String, String)], key: &str) -> Option<chrono::NaiveDate> {
+    query
+        .iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+}
+
 /// The JSON type of `value`, as JSON Schema names it.
 pub fn json_type(value: &Value) -> &'static str {
     match value {

@@ -14,6 +14,7 @@ use super::generated::{Client, prelude::*, types};
 use super::session::{AuthType, Session};
 use crate::error::AuthErrorKind;
 use crate::runtime::spec::Operation;
+use crate::runtime::validate::query_date;
 use crate::runtime::{
     Config, MemoryTokenStore, Runtime, Secret, TokenStore, common_builder_methods,
 };
@@ -230,12 +231,7 @@ pub(crate) fn check(
     query: &[(String, String)],
     _body: Option<&serde_json::Value>,
 ) -> Result<()> {
-    let date = |key: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == key)
-            .and_then(|(_, v)| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
-    };
+    let date = |key| query_date(query, key);
     if let (Some(s), Some(e)) = (date("start"), date("end"))
         && s > e
     {

@@ -19,7 +19,7 @@ use super::errors::{
 use super::form;
 use super::notify;
 use super::store::{Caller, Config, Ctx, Store};
-use super::times::web_url;
+use crate::cronofy::checks;
 use crate::cronofy::spec::API;
 use crate::runtime::spec::{ApiSpec, Kind, Location, Operation};
 use crate::runtime::validate::{self, FormatCheck, Problem, Violation};
@@ -28,19 +28,14 @@ use crate::sandbox::engine::{Api, Call, PageTokens, Query, RateWindow, Request, 
 /// The spec's custom formats, in the sandbox's words (see [`violation`]).
 static FORMATS: &[(&str, FormatCheck)] = &[("tzid", tzid_format), ("uri", uri_format)];
 
+/// The client's `tzid` check, in the server's words.
 fn tzid_format(value: &str) -> Result<(), String> {
-    value
-        .parse::<chrono_tz::Tz>()
-        .map(drop)
-        .map_err(|_| NOT_A_TIME_ZONE.to_string())
+    checks::tzid(value).map_err(|_| NOT_A_TIME_ZONE.to_string())
 }
 
+/// The client's `uri` check, in the server's words.
 fn uri_format(value: &str) -> Result<(), String> {
-    if web_url(value) {
-        Ok(())
-    } else {
-        Err(NOT_A_WEB_URL.to_string())
-    }
+    checks::web_url(value).map_err(|_| NOT_A_WEB_URL.to_string())
 }
 
 /// The server's state, shared by every request.

@@ -164,9 +164,9 @@ pub(super) fn sign(secret: &Secret, body: &[u8]) -> String {
     }
 }
 
-/// Whether `raw` is an http or https URL with a host.
+/// Whether `raw` is an http or https URL with a host (the client's check).
 pub(super) fn web_url(raw: &str) -> bool {
-    url::Url::parse(raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+    crate::cronofy::checks::web_url(raw).is_ok()
 }
 
 /// 422 on `field` unless `raw` is an http(s) URL.
