@@ -498,16 +498,8 @@ mod tests {
 
     #[test]
     fn every_operation_of_the_spec_is_answered() {
-        use crate::runtime::Secret;
         use crate::sandbox::cronofy::store::Config;
-        let config = Config {
-            client_id: "id".into(),
-            client_secret: Secret::new("secret"),
-            redirect_uris: Vec::new(),
-            access_token_ttl: std::time::Duration::from_secs(60),
-            rotate_refresh_tokens: true,
-            page_size: 25,
-        };
+        let config = Config::for_tests();
         let pages = PageTokens::default();
         let ctx = Ctx {
             config: &config,

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::dispatch::{Req, decode};
 use super::errors::{Answer, ApiErr, Outcome, invalid, required, unprocessable};
 use super::store::{EventRow, Store};
-use super::times::{check_period, hex_id, tz, when_of};
+use super::times::{check_period, event_span, hex_id, tz, when_of};
 use crate::cronofy::types;
 
 impl EventRow {
@@ -125,18 +125,7 @@ impl Store {
                 ));
             }
         }
-        if let Some(t) = &event.tzid {
-            tz("tzid", t)?;
-        }
-        let (start, start_tz) = when_of("start", &event.start)?;
-        let (end, end_tz) = when_of("end", &event.end)?;
-        check_period(start, end)?;
-        let tzid = event
-            .tzid
-            .clone()
-            .or(start_tz)
-            .or(end_tz)
-            .unwrap_or_else(|| "Etc/UTC".into());
+        let (start, end, tzid) = event_span("", event.tzid.as_ref(), &event.start, &event.end)?;
         let now = Utc::now();
         let email = self
             .account(&account_id)

@@ -397,18 +397,10 @@ fn page(status: StatusCode, text: &str) -> Response {
 mod tests {
     use super::*;
     use crate::cronofy::spec::API;
-    use crate::runtime::Secret;
 
     #[test]
     fn each_scheme_of_the_operation_is_tried_with_the_bearer() {
-        let config = Config {
-            client_id: "id".into(),
-            client_secret: Secret::new("secret"),
-            redirect_uris: Vec::new(),
-            access_token_ttl: std::time::Duration::from_secs(60),
-            rotate_refresh_tokens: true,
-            page_size: 25,
-        };
+        let config = Config::for_tests();
         let mut store = Store::default();
         store.add_account("acc_1", "a@example.com", AccountKind::Account);
         let answer = store.authorize_account(&config, "acc_1", "read_write");

@@ -5,9 +5,9 @@
 use serde_json::{Value, json};
 
 use super::dispatch::{Req, decode};
-use super::errors::{ApiErr, Outcome, invalid, ok, prefix_errors, required};
+use super::errors::{ApiErr, Outcome, invalid, ok, required};
 use super::store::Store;
-use super::times::{When, check_period, check_web_url, plausible_email, tz, when_of};
+use super::times::{When, check_web_url, event_span, plausible_email};
 use super::{config, unknown};
 use crate::Result;
 use crate::cronofy::types;
@@ -167,18 +167,8 @@ impl Store {
             }
         }
         let event = &request.event;
-        if let Some(t) = &event.tzid {
-            tz("event.tzid", t)?;
-        }
-        let (start, start_tz) = when_of("event.start", &event.start)?;
-        let (end, end_tz) = when_of("event.end", &event.end)?;
-        check_period(start, end).map_err(|e| prefix_errors(e, "event"))?;
-        let tzid = event
-            .tzid
-            .clone()
-            .or(start_tz)
-            .or(end_tz)
-            .unwrap_or_else(|| "Etc/UTC".into());
+        let (start, end, tzid) =
+            event_span("event", event.tzid.as_ref(), &event.start, &event.end)?;
         let mut answered = body.get("event").cloned().unwrap_or_else(|| json!({}));
         answered["start"] = start.to_json(&tzid, true);
         answered["end"] = end.to_json(&tzid, true);

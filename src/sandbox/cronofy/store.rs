@@ -33,6 +33,22 @@ pub(super) struct Config {
     pub(super) page_size: usize,
 }
 
+#[cfg(test)]
+impl Config {
+    /// Settings for unit tests: client `id`/`secret`, no redirect URIs,
+    /// one-minute access tokens, rotated refresh tokens, pages of 25.
+    pub(super) fn for_tests() -> Config {
+        Config {
+            client_id: "id".into(),
+            client_secret: Secret::new("secret"),
+            redirect_uris: Vec::new(),
+            access_token_ttl: Duration::from_secs(60),
+            rotate_refresh_tokens: true,
+            page_size: 25,
+        }
+    }
+}
+
 /// What a handler needs besides the state.
 pub(super) struct Ctx<'a> {
     pub(super) config: &'a Config,

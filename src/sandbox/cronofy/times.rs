@@ -49,6 +49,32 @@ pub(super) fn tz(field: &str, raw: &str) -> Result<chrono_tz::Tz, ApiErr> {
         .map_err(|_| invalid(field, format!("{field} is not a known time zone")))
 }
 
+/// An event's start, end and time zone (its own, else its start's or its
+/// end's, else UTC), checked as the server checks them. Fields are named
+/// below `at` (`event.start`), or at the top when `at` is empty.
+pub(super) fn event_span(
+    at: &str,
+    tzid: Option<&String>,
+    start: &types::EventTime,
+    end: &types::EventTime,
+) -> Result<(When, When, String), ApiErr> {
+    let field = |name: &str| match at {
+        "" => name.to_string(),
+        _ => format!("{at}.{name}"),
+    };
+    if let Some(t) = tzid {
+        tz(&field("tzid"), t)?;
+    }
+    let (start, start_tz) = when_of(&field("start"), start)?;
+    let (end, end_tz) = when_of(&field("end"), end)?;
+    check_period(start, end).map_err(|e| match at {
+        "" => e,
+        _ => super::errors::prefix_errors(e, at),
+    })?;
+    let tzid = tzid.cloned().or(start_tz).or(end_tz);
+    Ok((start, end, tzid.unwrap_or_else(|| "Etc/UTC".into())))
+}
+
 /// `09:30` as 09:30:00.
 pub(super) fn hh_mm(raw: &str) -> Option<NaiveTime> {
     NaiveTime::parse_from_str(raw, "%H:%M").ok()

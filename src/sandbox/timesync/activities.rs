@@ -8,10 +8,10 @@ use uuid::Uuid;
 use super::super::engine::Call;
 use super::checks::{Fields, lax_slug, path_refused};
 use super::errors::{
-    Answer, Outcome, authorization_failure, html, invalid_field, invalid_identifier, json,
+    Answer, Outcome, authorization_failure, created, invalid_field, invalid_identifier, json,
     method_not_allowed, missing_field, not_found, slugs_exist, unknown_field,
 };
-use super::js::{ExpressQuery, day, now_ms, opt_day, str_field, truthy};
+use super::js::{ExpressQuery, now_ms, opt_day, str_field, truthy};
 use super::store::{ActivityOut, ActivityRow, Me, Store, compile_activity};
 
 /// The answer of `update_activity` (no `deleted_at`).
@@ -120,13 +120,7 @@ impl Store {
             updated_at: None,
             deleted_at: None,
         });
-        let mut answer = object.as_object().cloned().unwrap_or_default();
-        answer.insert("uuid".into(), Value::String(uuid.to_string()));
-        answer.insert("revision".into(), Value::from(1));
-        answer.insert("created_at".into(), Value::String(day(now)));
-        answer.insert("updated_at".into(), Value::Null);
-        answer.insert("deleted_at".into(), Value::Null);
-        html(&answer)
+        created(object.as_object().cloned().unwrap_or_default(), uuid, now)
     }
 
     pub(super) fn update_activity(

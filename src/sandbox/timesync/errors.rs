@@ -100,6 +100,22 @@ pub(super) fn html(value: &impl Serialize) -> Outcome {
         .map_err(server_error)
 }
 
+/// The answer to a create: the sent object with the new row's `uuid`,
+/// revision 1 and dates (`created_at` today), as text/html like the server.
+pub(super) fn created(
+    mut answer: serde_json::Map<String, serde_json::Value>,
+    uuid: uuid::Uuid,
+    now_ms: i64,
+) -> Outcome {
+    use serde_json::Value;
+    answer.insert("uuid".into(), Value::String(uuid.to_string()));
+    answer.insert("revision".into(), Value::from(1));
+    answer.insert("created_at".into(), Value::String(super::js::day(now_ms)));
+    answer.insert("updated_at".into(), Value::Null);
+    answer.insert("deleted_at".into(), Value::Null);
+    html(&answer)
+}
+
 /// Express's own 404 page for a route it does not know.
 pub(super) fn express_not_found(request: &Request) -> Response {
     let page = format!(

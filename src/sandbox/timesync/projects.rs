@@ -9,11 +9,11 @@ use uuid::Uuid;
 use super::super::engine::Call;
 use super::checks::{Fields, lax_slug, path_refused, valid_slug};
 use super::errors::{
-    Answer, ApiErr, Outcome, authorization_failure, html, invalid_field, invalid_foreign_key,
-    invalid_identifier, json, method_not_allowed, not_found, server_error, slugs_exist,
-    unknown_field,
+    Answer, ApiErr, Outcome, authorization_failure, created, html, invalid_field,
+    invalid_foreign_key, invalid_identifier, json, method_not_allowed, not_found, server_error,
+    slugs_exist, unknown_field,
 };
-use super::js::{ExpressQuery, day, now_ms, str_array, str_field, truthy};
+use super::js::{ExpressQuery, now_ms, str_array, str_field, truthy};
 use super::store::{Me, ProjectOut, ProjectRow, Roles, Store};
 
 /// The fields the server checks for presence and type, in its order.
@@ -170,12 +170,7 @@ impl Store {
             let kept = self.set_roles(uuid, users);
             answer.insert("users".into(), Value::Object(kept));
         }
-        answer.insert("uuid".into(), Value::String(uuid.to_string()));
-        answer.insert("created_at".into(), Value::String(day(now)));
-        answer.insert("revision".into(), Value::from(1));
-        answer.insert("updated_at".into(), Value::Null);
-        answer.insert("deleted_at".into(), Value::Null);
-        html(&answer)
+        created(answer, uuid, now)
     }
 
     /// The last check of a create or update with `users`: the server skips

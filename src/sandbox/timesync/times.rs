@@ -9,11 +9,11 @@ use uuid::Uuid;
 use super::super::engine::Call;
 use super::checks::{Fields, path_refused, valid_slug, valid_uuid};
 use super::errors::{
-    Answer, ApiErr, Outcome, authorization_failure, bad_query_value, html, invalid_field,
+    Answer, ApiErr, Outcome, authorization_failure, bad_query_value, created, invalid_field,
     invalid_foreign_key, invalid_identifier, json, missing_field, not_found, unknown_field,
 };
 use super::js::{
-    ExpressQuery, QueryValue, date_ms, day, has_iso_date, js_number, now_ms, parse_date_worked,
+    ExpressQuery, QueryValue, date_ms, has_iso_date, js_number, now_ms, parse_date_worked,
     parse_js_date, str_array, str_field,
 };
 use super::store::{Me, Store, TimeRow};
@@ -327,13 +327,7 @@ impl Store {
             newest: true,
             activities: activity_ids,
         });
-        let mut answer = object.as_object().cloned().unwrap_or_default();
-        answer.insert("uuid".into(), Value::String(uuid.to_string()));
-        answer.insert("revision".into(), Value::from(1));
-        answer.insert("created_at".into(), Value::String(day(now)));
-        answer.insert("updated_at".into(), Value::Null);
-        answer.insert("deleted_at".into(), Value::Null);
-        html(&answer)
+        created(object.as_object().cloned().unwrap_or_default(), uuid, now)
     }
 
     pub(super) fn update_time(
