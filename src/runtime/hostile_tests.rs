@@ -44,46 +44,21 @@ const PAGED: Pagination = Pagination {
 
 static OPERATIONS: &[Operation] = &[
     Operation {
-        id: "list_items",
-        method: "GET",
-        path: "/items",
-        tag: "items",
-        idempotent: true,
-        security: &[],
-        parameters: &[],
-        body: None,
-        success: 200,
         pagination: Some(PAGED),
-        batch_limit: None,
-        extensions: &[],
+        ..Operation::get_for_tests("list_items", "/items")
     },
     Operation {
-        id: "list_array",
-        method: "GET",
-        path: "/array",
-        tag: "items",
-        idempotent: true,
-        security: &[],
-        parameters: &[],
-        body: None,
-        success: 200,
         pagination: Some(Pagination {
             style: PageStyle::Array,
             ..PAGED
         }),
-        batch_limit: None,
-        extensions: &[],
+        ..Operation::get_for_tests("list_array", "/array")
     },
 ];
 
 static SPEC: ApiSpec = ApiSpec {
-    name: "hostile",
-    operations: OPERATIONS,
-    schemas: &[],
     request_id_header: Some("x-request-id"),
-    hosts: &[],
-    authorization_urls: &[],
-    security_schemes: &[],
+    ..ApiSpec::for_tests("hostile", OPERATIONS, &[])
 };
 
 /// The API's error body, `{"error": code, "message": text}`.

@@ -74,6 +74,21 @@ pub(crate) struct ApiProfile {
     pub(crate) classify: Classify,
 }
 
+#[cfg(test)]
+impl ApiProfile {
+    /// A profile for unit tests: no error body, formats or checks of the
+    /// API's own; the standard retries.
+    pub(crate) const fn for_tests(spec: &'static spec::ApiSpec) -> ApiProfile {
+        ApiProfile {
+            spec,
+            error_body: |_| None,
+            formats: &[],
+            check: |_, _, _| Ok(()),
+            classify: retry::standard,
+        }
+    }
+}
+
 /// An API's own checks of a request of an operation: its query pairs and
 /// its JSON body.
 pub(crate) type ApiCheck =

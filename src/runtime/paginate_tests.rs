@@ -10,7 +10,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::paginate::{Page, PageStream, Paginated};
 use super::spec::{ApiSpec, Operation, PageStyle, Pagination};
-use super::{ApiProfile, Config, Runtime, retry};
+use super::{ApiProfile, Config, Runtime};
 
 #[derive(serde::Deserialize, Debug)]
 struct TicketsPage {
@@ -28,15 +28,6 @@ impl Page for TicketsPage {
 
 static OPERATIONS: &[Operation] = &[
     Operation {
-        id: "list_tickets",
-        method: "GET",
-        path: "/tickets",
-        tag: "tickets",
-        idempotent: true,
-        security: &[],
-        parameters: &[],
-        body: None,
-        success: 200,
         pagination: Some(Pagination {
             style: PageStyle::Cursor,
             items: "tickets",
@@ -48,19 +39,9 @@ static OPERATIONS: &[Operation] = &[
             resume: &[],
             page_operation: None,
         }),
-        batch_limit: None,
-        extensions: &[],
+        ..Operation::get_for_tests("list_tickets", "/tickets")
     },
     Operation {
-        id: "list_messages_delta",
-        method: "GET",
-        path: "/messages/delta",
-        tag: "messages",
-        idempotent: true,
-        security: &[],
-        parameters: &[],
-        body: None,
-        success: 200,
         pagination: Some(Pagination {
             style: PageStyle::NextLink,
             items: "tickets",
@@ -72,28 +53,13 @@ static OPERATIONS: &[Operation] = &[
             resume: &["@odata.deltaLink"],
             page_operation: None,
         }),
-        batch_limit: None,
-        extensions: &[],
+        ..Operation::get_for_tests("list_messages_delta", "/messages/delta")
     },
 ];
 
-static SPEC: ApiSpec = ApiSpec {
-    name: "paging",
-    operations: OPERATIONS,
-    schemas: &[],
-    request_id_header: None,
-    hosts: &[],
-    authorization_urls: &[],
-    security_schemes: &[],
-};
+static SPEC: ApiSpec = ApiSpec::for_tests("paging", OPERATIONS, &[]);
 
-static PROFILE: ApiProfile = ApiProfile {
-    spec: &SPEC,
-    error_body: |_| None,
-    formats: &[],
-    check: |_, _, _| Ok(()),
-    classify: retry::standard,
-};
+static PROFILE: ApiProfile = ApiProfile::for_tests(&SPEC);
 
 fn first(server: &MockServer, route: &str) -> (Runtime, reqwest::Request) {
     let rt = Runtime::new(&PROFILE, &server.uri(), &Config::default()).unwrap();

@@ -8,25 +8,11 @@ use wiremock::matchers::{header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::spec::ApiSpec;
-use super::{ApiProfile, Bearer, Config, Runtime, retry};
+use super::{ApiProfile, Bearer, Config, Runtime};
 
-static SPEC: ApiSpec = ApiSpec {
-    name: "raw",
-    operations: &[],
-    schemas: &[],
-    request_id_header: None,
-    hosts: &[],
-    authorization_urls: &[],
-    security_schemes: &[],
-};
+static SPEC: ApiSpec = ApiSpec::for_tests("raw", &[], &[]);
 
-static PROFILE: ApiProfile = ApiProfile {
-    spec: &SPEC,
-    error_body: |_| None,
-    formats: &[],
-    check: |_, _, _| Ok(()),
-    classify: retry::standard,
-};
+static PROFILE: ApiProfile = ApiProfile::for_tests(&SPEC);
 
 #[tokio::test]
 async fn credentials_go_only_to_the_trusted_host_and_never_when_told_not_to() {

@@ -567,18 +567,8 @@ mod build_error_tests {
     #[test]
     fn a_builder_error_names_its_parameter() {
         static OP: Operation = Operation {
-            id: "delete_project",
             method: "DELETE",
-            path: "/projects/{slug}",
-            tag: "projects",
-            idempotent: true,
-            security: &[],
-            parameters: &[],
-            body: None,
-            success: 200,
-            pagination: None,
-            batch_limit: None,
-            extensions: &[],
+            ..Operation::get_for_tests("delete_project", "/projects/{slug}")
         };
         let field = |reason: &str| match build_error(
             progenitor_client::Error::InvalidRequest(reason.to_string()),

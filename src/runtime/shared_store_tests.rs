@@ -18,26 +18,11 @@ use super::oauth::{ClientAuth, RefreshToken, TokenEndpoint};
 use super::spec::ApiSpec;
 use super::{
     ApiProfile, Config, CredentialCore, FileTokenStore, OAuthToken, Runtime, Secret, TokenStore,
-    retry,
 };
 
-static SPEC: ApiSpec = ApiSpec {
-    name: "tokens",
-    operations: &[],
-    schemas: &[],
-    request_id_header: None,
-    hosts: &[],
-    authorization_urls: &[],
-    security_schemes: &[],
-};
+static SPEC: ApiSpec = ApiSpec::for_tests("tokens", &[], &[]);
 
-static PROFILE: ApiProfile = ApiProfile {
-    spec: &SPEC,
-    error_body: |_| None,
-    formats: &[],
-    check: |_, _, _| Ok(()),
-    classify: retry::standard,
-};
+static PROFILE: ApiProfile = ApiProfile::for_tests(&SPEC);
 
 /// A token endpoint that rotates: each refresh token works once.
 struct Rotating {

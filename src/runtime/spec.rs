@@ -91,6 +91,26 @@ impl ApiSpec {
     }
 }
 
+#[cfg(test)]
+impl ApiSpec {
+    /// A spec for unit tests: `operations` and `schemas`, nothing else.
+    pub(crate) const fn for_tests(
+        name: &'static str,
+        operations: &'static [Operation],
+        schemas: &'static [Schema],
+    ) -> ApiSpec {
+        ApiSpec {
+            name,
+            operations,
+            schemas,
+            request_id_header: None,
+            hosts: &[],
+            authorization_urls: &[],
+            security_schemes: &[],
+        }
+    }
+}
+
 /// One operation of a spec.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -179,6 +199,28 @@ impl Operation {
                 }
                 _ => return None,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+impl Operation {
+    /// A `GET` of `path` for unit tests: idempotent, success 200, no
+    /// security, parameters, body, paging or extensions.
+    pub(crate) const fn get_for_tests(id: &'static str, path: &'static str) -> Operation {
+        Operation {
+            id,
+            method: "GET",
+            path,
+            tag: "tests",
+            idempotent: true,
+            security: &[],
+            parameters: &[],
+            body: None,
+            success: 200,
+            pagination: None,
+            batch_limit: None,
+            extensions: &[],
         }
     }
 }
@@ -366,18 +408,8 @@ mod tests {
     use super::*;
 
     const OP: Operation = Operation {
-        id: "get_x",
-        method: "GET",
-        path: "/v1/calendars/{calendar_id}/events",
-        tag: "events",
-        idempotent: true,
-        security: &[],
-        parameters: &[],
-        body: None,
-        success: 200,
-        pagination: None,
-        batch_limit: None,
         extensions: &[("x-specbound-batch-limit", "50")],
+        ..Operation::get_for_tests("get_x", "/v1/calendars/{calendar_id}/events")
     };
 
     #[test]

@@ -572,15 +572,7 @@ mod tests {
         schema("Flag", Kind::Boolean),
     ];
 
-    static API: ApiSpec = ApiSpec {
-        name: "test",
-        operations: &[],
-        schemas: SCHEMAS,
-        request_id_header: None,
-        hosts: &[],
-        authorization_urls: &[],
-        security_schemes: &[],
-    };
+    static API: ApiSpec = ApiSpec::for_tests("test", &[], SCHEMAS);
 
     fn tz(s: &str) -> Result<(), String> {
         (s == "Europe/London")
@@ -674,21 +666,12 @@ mod tests {
             },
         ];
         let op = Operation {
-            id: "get_booking",
-            method: "GET",
-            path: "/bookings/{slug}",
-            tag: "t",
-            idempotent: true,
-            security: &[],
             parameters: PARAMS,
             body: Some(Body {
                 media: "application/json",
                 schema: 0,
             }),
-            success: 200,
-            pagination: None,
-            batch_limit: None,
-            extensions: &[],
+            ..Operation::get_for_tests("get_booking", "/bookings/{slug}")
         };
         let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
             pairs

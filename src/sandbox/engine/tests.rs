@@ -8,7 +8,7 @@ use http::StatusCode;
 
 use super::{Api, Call, Fault, Response};
 use crate::runtime::spec::{ApiSpec, Kind, Location, Operation, Parameter, Schema, Scheme, Text};
-use crate::runtime::{ApiProfile, Config, Runtime, retry};
+use crate::runtime::{ApiProfile, Config, Runtime};
 
 static SCHEMAS: &[Schema] = &[Schema {
     name: "Id",
@@ -23,11 +23,6 @@ static SCHEMAS: &[Schema] = &[Schema {
 }];
 
 static OPERATIONS: &[Operation] = &[Operation {
-    id: "get_thing",
-    method: "GET",
-    path: "/things/{id}",
-    tag: "things",
-    idempotent: true,
     security: &["key"],
     parameters: &[Parameter {
         name: "id",
@@ -36,30 +31,15 @@ static OPERATIONS: &[Operation] = &[Operation {
         schema: 0,
         default: None,
     }],
-    body: None,
-    success: 200,
-    pagination: None,
-    batch_limit: None,
-    extensions: &[],
+    ..Operation::get_for_tests("get_thing", "/things/{id}")
 }];
 
 static SPEC: ApiSpec = ApiSpec {
-    name: "engine",
-    operations: OPERATIONS,
-    schemas: SCHEMAS,
-    request_id_header: None,
-    hosts: &[],
-    authorization_urls: &[],
     security_schemes: &[("key", Scheme::QueryKey("key"))],
+    ..ApiSpec::for_tests("engine", OPERATIONS, SCHEMAS)
 };
 
-static PROFILE: ApiProfile = ApiProfile {
-    spec: &SPEC,
-    error_body: |_| None,
-    formats: &[],
-    check: |_, _, _| Ok(()),
-    classify: retry::standard,
-};
+static PROFILE: ApiProfile = ApiProfile::for_tests(&SPEC);
 
 /// Answers with what it was given: the parameter, the credential, the check.
 struct Echo;
