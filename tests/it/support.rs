@@ -94,6 +94,42 @@ impl Fixture {
     }
 }
 
+/// Mounting a mock that must be matched exactly once.
+pub(crate) trait AnswerOnce {
+    /// Mounts the mock on `server`, answering `answer`; `server` checks when
+    /// it is dropped that the mock was matched exactly once.
+    async fn answer_once(self, answer: ResponseTemplate, server: &MockServer);
+}
+
+impl AnswerOnce for wiremock::MockBuilder {
+    async fn answer_once(self, answer: ResponseTemplate, server: &MockServer) {
+        self.respond_with(answer).expect(1).mount(server).await;
+    }
+}
+
+/// Every request `server` received, in order.
+pub(crate) async fn received(server: &MockServer) -> Vec<wiremock::Request> {
+    server.received_requests().await.unwrap()
+}
+
+/// The query pairs of the `n`th request the server received, in order.
+pub(crate) async fn sent_query(server: &MockServer, n: usize) -> Vec<(String, String)> {
+    received(server).await[n]
+        .url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Asserts that `err` is an `Error::Auth` of `kind`; its reason.
+#[track_caller]
+pub(crate) fn assert_auth_error(err: &specbound::Error, kind: specbound::AuthErrorKind) -> &str {
+    match err {
+        specbound::Error::Auth { kind: k, reason } if *k == kind => reason,
+        other => panic!("expected an auth error of kind {kind:?}, got {other:?}"),
+    }
+}
+
 /// Waits asked for by the runtime, recorded instead of slept.
 #[derive(Clone, Default)]
 pub(crate) struct Waits(Arc<Mutex<Vec<Duration>>>);

@@ -112,7 +112,7 @@ async fn requests_go_to_the_api_host_of_the_data_center() {
         let err: Error = cronofy.list_calendars().send().await.unwrap_err();
         assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     }
-    let requests = proxy.received_requests().await.unwrap();
+    let requests = received(&proxy).await;
     let hosts: Vec<_> = requests
         .iter()
         .map(|r| {
@@ -213,39 +213,21 @@ fn authorization_links_carry_the_optional_parameters_and_check_their_input() {
 
 #[tokio::test]
 async fn profile_revocation_permissions_link_tokens_and_delegated_access_use_the_access_token() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
-    on("POST", "/v1/profiles/pro_n23kjnwrw2/revoke", Some(ACCESS))
-        .and(wiremock::matchers::body_string(""))
-        .respond_with(example("revoke_profile").response())
-        .expect(1)
-        .mount(&server)
+    let (server, cronofy) = mock_cronofy().await;
+    let access = Some(ACCESS);
+    let no_body = || wiremock::matchers::body_string("");
+    on("POST", "/v1/profiles/pro_n23kjnwrw2/revoke", access)
+        .and(no_body())
+        .answer_once(example("revoke_profile").response(), &server)
         .await;
     let permissions = example("request_elevated_permissions");
-    with_json(
-        on("POST", "/v1/permissions", Some(ACCESS)),
-        permissions.request_body(),
-    )
-    .respond_with(permissions.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    expect_exchange(&server, on("POST", "/v1/permissions", access), &permissions).await;
     let link = Fixture::load("cronofy/link_token_create.json");
-    on("POST", "/v1/link_tokens", Some(ACCESS))
-        .and(wiremock::matchers::body_string(""))
-        .respond_with(link.response())
-        .expect(1)
-        .mount(&server)
-        .await;
+    let create_link = on("POST", "/v1/link_tokens", access).and(no_body());
+    create_link.answer_once(link.response(), &server).await;
     let service = example("authorize_with_service_account");
-    with_json(
-        on("POST", "/v1/service_account_authorizations", Some(ACCESS)),
-        &with_test_credentials(service.request_body()),
-    )
-    .respond_with(service.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    let authorizations = "/v1/service_account_authorizations";
+    expect_exchange(&server, on("POST", authorizations, access), &service).await;
     // The batch form of the same operation.
     let batch = json!({
         "service_account_authorizations": [
@@ -254,36 +236,16 @@ async fn profile_revocation_permissions_link_tokens_and_delegated_access_use_the
         ],
         "state": "all"
     });
-    with_json(
-        on("POST", "/v1/service_account_authorizations", Some(ACCESS)),
-        &batch,
-    )
-    .respond_with(ResponseTemplate::new(202))
-    .expect(1)
-    .mount(&server)
-    .await;
+    let batch_request = with_json(on("POST", authorizations, access), &batch);
+    batch_request
+        .answer_once(ResponseTemplate::new(202), &server)
+        .await;
     let delegated = example("create_delegated_authorization");
-    with_json(
-        on("POST", "/v1/delegated_authorizations", Some(ACCESS)),
-        &with_test_credentials(delegated.request_body()),
-    )
-    .respond_with(delegated.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    let delegate = on("POST", "/v1/delegated_authorizations", access);
+    expect_exchange(&server, delegate, &delegated).await;
     let conferencing = example("create_conferencing_service_authorization");
-    with_json(
-        on(
-            "POST",
-            "/v1/conferencing_service_authorizations",
-            Some(ACCESS),
-        ),
-        conferencing.request_body(),
-    )
-    .respond_with(conferencing.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    let conference = on("POST", "/v1/conferencing_service_authorizations", access);
+    expect_exchange(&server, conference, &conferencing).await;
 
     let revoked = cronofy
         .revoke_profile()
@@ -350,7 +312,7 @@ async fn profile_revocation_permissions_link_tokens_and_delegated_access_use_the
         conferencing.body()["authorization_request"]["url"]
     );
     // Every mock refuses it too (`on`); said once more in words.
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     assert_eq!(requests.len(), 7);
     assert!(
         requests

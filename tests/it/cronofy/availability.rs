@@ -5,34 +5,19 @@ use super::*;
 
 #[tokio::test]
 async fn availability_queries_use_the_client_secret_or_else_the_access_token() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let slots = Fixture::load("cronofy/availability_query_slots.json");
     let sequenced = example("query_sequenced_availability");
-    with_json(
-        on("POST", "/v1/availability", Some(CLIENT_SECRET)),
-        slots.request_body(),
-    )
-    .respond_with(slots.response())
-    .expect(1)
-    .mount(&server)
-    .await;
-    with_json(
-        on("POST", "/v1/sequenced_availability", Some(CLIENT_SECRET)),
-        sequenced.request_body(),
-    )
-    .respond_with(sequenced.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    let secret = Some(CLIENT_SECRET);
+    expect_exchange(&server, on("POST", "/v1/availability", secret), &slots).await;
+    let query_sequenced = on("POST", "/v1/sequenced_availability", secret);
+    expect_exchange(&server, query_sequenced, &sequenced).await;
     // A client without the secret answers with the account's token.
-    with_json(
+    expect_exchange(
+        &server,
         on("POST", "/v1/availability", Some(ACCESS)),
-        slots.request_body(),
+        &slots,
     )
-    .respond_with(slots.response())
-    .expect(1)
-    .mount(&server)
     .await;
 
     let found = cronofy
@@ -93,34 +78,22 @@ async fn availability_queries_use_the_client_secret_or_else_the_access_token() {
 
 #[tokio::test]
 async fn availability_rules_are_listed_upserted_read_and_deleted() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let list = example("list_availability_rules");
     let upsert = example("upsert_availability_rule");
     let get = example("get_availability_rule");
-    on("GET", "/v1/availability_rules", Some(ACCESS))
-        .respond_with(list.response())
-        .expect(1)
-        .mount(&server)
+    let (rules_path, rule_path) = ("/v1/availability_rules", "/v1/availability_rules/default");
+    let access = Some(ACCESS);
+    on("GET", rules_path, access)
+        .answer_once(list.response(), &server)
         .await;
-    with_json(
-        on("POST", "/v1/availability_rules", Some(ACCESS)),
-        upsert.request_body(),
-    )
-    .respond_with(upsert.response())
-    .expect(1)
-    .mount(&server)
-    .await;
-    on("GET", "/v1/availability_rules/default", Some(ACCESS))
-        .respond_with(get.response())
-        .expect(1)
-        .mount(&server)
+    expect_exchange(&server, on("POST", rules_path, access), &upsert).await;
+    on("GET", rule_path, access)
+        .answer_once(get.response(), &server)
         .await;
-    on("DELETE", "/v1/availability_rules/default", Some(ACCESS))
+    on("DELETE", rule_path, access)
         .and(wiremock::matchers::body_string(""))
-        .respond_with(example("delete_availability_rule").response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(example("delete_availability_rule").response(), &server)
         .await;
 
     let rules = cronofy
@@ -171,34 +144,16 @@ async fn availability_rules_are_listed_upserted_read_and_deleted() {
 
 #[tokio::test]
 async fn available_periods_are_upserted_and_deleted_one_or_all() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let upsert = example("upsert_available_period");
     let delete = example("delete_available_period");
-    with_json(
-        on("POST", "/v1/available_periods", Some(ACCESS)),
-        upsert.request_body(),
-    )
-    .respond_with(upsert.response())
-    .expect(1)
-    .mount(&server)
-    .await;
-    with_json(
-        on("DELETE", "/v1/available_periods", Some(ACCESS)),
-        delete.request_body(),
-    )
-    .respond_with(delete.response())
-    .expect(1)
-    .mount(&server)
-    .await;
-    with_json(
-        on("DELETE", "/v1/available_periods", Some(ACCESS)),
-        &json!({"delete_all": true}),
-    )
-    .respond_with(ResponseTemplate::new(202))
-    .expect(1)
-    .mount(&server)
-    .await;
+    let (periods, access) = ("/v1/available_periods", Some(ACCESS));
+    expect_exchange(&server, on("POST", periods, access), &upsert).await;
+    expect_exchange(&server, on("DELETE", periods, access), &delete).await;
+    let delete_all = with_json(on("DELETE", periods, access), &json!({"delete_all": true}));
+    delete_all
+        .answer_once(ResponseTemplate::new(202), &server)
+        .await;
 
     let saved = cronofy
         .upsert_available_period()

@@ -6,8 +6,7 @@ use super::*;
 
 #[tokio::test]
 async fn batch_sends_the_documented_request_and_reads_the_207_per_entry() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let fixture = Fixture::load("cronofy/batch.json");
     with_json(
         on("POST", "/v1/batch", Some(ACCESS)),
@@ -40,17 +39,9 @@ async fn batch_sends_the_documented_request_and_reads_the_207_per_entry() {
 
 #[tokio::test]
 async fn batch_entries_built_by_the_helpers_are_pycronofys_batch() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let fixture = Fixture::load("cronofy/batch_all_success_pycronofy.json");
-    with_json(
-        on("POST", "/v1/batch", Some(ACCESS)),
-        fixture.request_body(),
-    )
-    .respond_with(fixture.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    expect_exchange(&server, on("POST", "/v1/batch", Some(ACCESS)), &fixture).await;
     let upsert = &fixture.request_body()["batch"][2]["data"];
     let entries = vec![
         types::BatchEntry::delete_event("cal_123", "example_event_id").unwrap(),
@@ -67,8 +58,7 @@ async fn batch_entries_built_by_the_helpers_are_pycronofys_batch() {
 
 #[tokio::test]
 async fn a_batch_of_120_entries_goes_out_as_50_50_and_20_with_results_in_input_order() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     // Answers each entry in the shape of batch.json: 202, or 422 with the
     // event id as the error description for every 7th.
     on("POST", "/v1/batch", Some(ACCESS))
@@ -102,7 +92,7 @@ async fn a_batch_of_120_entries_goes_out_as_50_50_and_20_with_results_in_input_o
 
     let results = cronofy.send_batch(entries).await.unwrap();
 
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     let sent: Vec<Vec<String>> = requests
         .iter()
         .map(|r| {
@@ -146,13 +136,10 @@ async fn a_batch_of_120_entries_goes_out_as_50_50_and_20_with_results_in_input_o
 
 #[tokio::test]
 async fn a_batch_answer_with_the_wrong_number_of_results_is_a_protocol_error() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let fixture = Fixture::load("cronofy/batch.json");
     on("POST", "/v1/batch", Some(ACCESS))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(fixture.response(), &server)
         .await;
     let entries: Vec<_> = (0..3)
         .map(|i| types::BatchEntry::delete_event("cal_1", &format!("evt-{i}")).unwrap())

@@ -6,8 +6,7 @@ use super::*;
 
 #[tokio::test]
 async fn account_userinfo_profiles_resources_and_accessible_calendars_decode_every_field() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let account = example("get_account");
     let userinfo = Fixture::load("cronofy/userinfo_account.json");
     let service_userinfo = Fixture::load("cronofy/userinfo_service_account_csharp.json");
@@ -15,42 +14,28 @@ async fn account_userinfo_profiles_resources_and_accessible_calendars_decode_eve
     let documented_profiles = example("list_profiles");
     let resources = example("list_resources");
     let accessible = example("list_accessible_calendars");
-    on("GET", "/v1/account", Some(ACCESS))
-        .respond_with(account.response())
-        .expect(1)
-        .mount(&server)
+    let get = |route| on("GET", route, Some(ACCESS));
+    get("/v1/account")
+        .answer_once(account.response(), &server)
         .await;
-    on("GET", "/v1/userinfo", Some(ACCESS))
-        .respond_with(userinfo.response())
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
+    // Where a route has two answers, the first is given once, then the second.
+    for (route, first, then) in [
+        ("/v1/userinfo", &userinfo, &service_userinfo),
+        ("/v1/profiles", &profiles, &documented_profiles),
+    ] {
+        get(route)
+            .respond_with(first.response())
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        get(route).answer_once(then.response(), &server).await;
+    }
+    get("/v1/resources")
+        .answer_once(resources.response(), &server)
         .await;
-    on("GET", "/v1/userinfo", Some(ACCESS))
-        .respond_with(service_userinfo.response())
-        .expect(1)
-        .mount(&server)
-        .await;
-    on("GET", "/v1/profiles", Some(ACCESS))
-        .respond_with(profiles.response())
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    on("GET", "/v1/profiles", Some(ACCESS))
-        .respond_with(documented_profiles.response())
-        .expect(1)
-        .mount(&server)
-        .await;
-    on("GET", "/v1/resources", Some(ACCESS))
-        .respond_with(resources.response())
-        .expect(1)
-        .mount(&server)
-        .await;
-    on("GET", "/v1/accessible_calendars", Some(ACCESS))
-        .respond_with(accessible.response())
-        .expect(1)
-        .mount(&server)
+    get("/v1/accessible_calendars")
+        .answer_once(accessible.response(), &server)
         .await;
 
     let got = cronofy.get_account().send().await.unwrap().into_inner();
@@ -112,7 +97,7 @@ async fn account_userinfo_profiles_resources_and_accessible_calendars_decode_eve
         .into_inner();
     assert_eq!(got.accessible_calendars.len(), 3);
     assert_keeps(&got, accessible.body());
-    let last = server.received_requests().await.unwrap().len() - 1;
+    let last = request_count(&server).await - 1;
     assert_eq!(
         sent_query(&server, last).await,
         pairs(&[
@@ -127,23 +112,13 @@ async fn account_userinfo_profiles_resources_and_accessible_calendars_decode_eve
 
 #[tokio::test]
 async fn list_calendars_and_create_calendar() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let list = Fixture::load("cronofy/calendars_list.json");
     let create = example("create_calendar");
     on("GET", "/v1/calendars", Some(ACCESS))
-        .respond_with(list.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(list.response(), &server)
         .await;
-    with_json(
-        on("POST", "/v1/calendars", Some(ACCESS)),
-        create.request_body(),
-    )
-    .respond_with(create.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    expect_exchange(&server, on("POST", "/v1/calendars", Some(ACCESS)), &create).await;
 
     let calendars = cronofy.list_calendars().send().await.unwrap().into_inner();
     assert_eq!(calendars.sub.as_deref(), list.body()["sub"].as_str());

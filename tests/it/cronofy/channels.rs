@@ -5,8 +5,7 @@ use super::*;
 
 #[tokio::test]
 async fn channels_are_created_listed_and_closed() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let create = Fixture::load("cronofy/channels_create.json");
     let list = Fixture::load("cronofy/channels_list_ruby_spec.json");
     // The documented exchange, with a real URL for the docs' `{CALLBACK_URL}`
@@ -15,14 +14,10 @@ async fn channels_are_created_listed_and_closed() {
     let sent = filled(create.request_body(), &[("{CALLBACK_URL}", callback)]);
     let answer = filled(create.body(), &[("{CALLBACK_URL}", callback)]);
     with_json(on("POST", "/v1/channels", Some(ACCESS)), &sent)
-        .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
-        .expect(1)
-        .mount(&server)
+        .answer_once(ResponseTemplate::new(200).set_body_json(&answer), &server)
         .await;
     on("GET", "/v1/channels", Some(ACCESS))
-        .respond_with(list.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(list.response(), &server)
         .await;
     let channel_id = create.body()["channel"]["channel_id"].as_str().unwrap();
     on(
@@ -31,9 +26,7 @@ async fn channels_are_created_listed_and_closed() {
         Some(ACCESS),
     )
     .and(wiremock::matchers::body_string(""))
-    .respond_with(example("close_channel").response())
-    .expect(1)
-    .mount(&server)
+    .answer_once(example("close_channel").response(), &server)
     .await;
 
     let channel = cronofy

@@ -10,14 +10,11 @@ async fn a_422_has_typed_field_errors() {
     let (cronofy, waits) = cronofy(&server);
     let fixture = Fixture::load("cronofy/error_422_unprocessable.json");
     let docs = Fixture::load("cronofy/events_upsert.json");
-    with_json(
+    let upsert = with_json(
         on("POST", "/v1/calendars/cal_1/events", Some(ACCESS)),
         docs.request_body(),
-    )
-    .respond_with(fixture.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    );
+    upsert.answer_once(fixture.response(), &server).await;
 
     let err = cronofy
         .upsert_event()
@@ -49,13 +46,10 @@ async fn a_422_has_typed_field_errors() {
 
 #[tokio::test]
 async fn a_422_is_displayed_with_each_field_error_once() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let fixture = Fixture::load("cronofy/error_422_unprocessable.json");
     on("POST", "/v1/calendars/cal_1/events", Some(ACCESS))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(fixture.response(), &server)
         .await;
     let docs = Fixture::load("cronofy/events_upsert.json");
     let err = cronofy
@@ -74,16 +68,13 @@ async fn a_422_is_displayed_with_each_field_error_once() {
 
 #[tokio::test]
 async fn a_422_on_deleting_an_external_event_names_event_uid() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let fixture = Fixture::load("cronofy/events_delete_external_error_422.json");
-    with_json(
+    expect_exchange(
+        &server,
         on("DELETE", "/v1/calendars/cal_1/events", Some(ACCESS)),
-        fixture.request_body(),
+        &fixture,
     )
-    .respond_with(fixture.response())
-    .expect(1)
-    .mount(&server)
     .await;
     let err = cronofy
         .delete_event()
@@ -119,36 +110,29 @@ async fn a_401_without_a_refresh_token_a_403_and_a_404_are_typed_api_errors() {
         .unwrap();
     assert!(!cronofy.is_authorization_expired().await.unwrap());
     // Cronofy documents no body for these; a 401 carries WWW-Authenticate.
-    on("GET", "/v1/account", Some(ACCESS))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .insert_header("www-authenticate", r#"Bearer error="invalid_token""#),
-        )
-        .expect(1)
-        .mount(&server)
+    let access = Some(ACCESS);
+    on("GET", "/v1/account", access)
+        .answer_once(invalid_token(), &server)
         .await;
     on("POST", "/oauth/token", None)
         .respond_with(ResponseTemplate::new(500))
         .expect(0)
         .mount(&server)
         .await;
-    on("POST", "/v1/calendars", Some(ACCESS))
-        .respond_with(ResponseTemplate::new(403))
-        .expect(1)
-        .mount(&server)
+    on("POST", "/v1/calendars", access)
+        .answer_once(ResponseTemplate::new(403), &server)
         .await;
-    on("GET", "/v1/availability_rules/missing", Some(ACCESS))
-        .respond_with(ResponseTemplate::new(404))
-        .expect(1)
-        .mount(&server)
+    on("GET", "/v1/availability_rules/missing", access)
+        .answer_once(ResponseTemplate::new(404), &server)
         .await;
     // A 404 with a JSON body keeps it typed.
-    on("DELETE", "/v1/channels/chn_gone", Some(ACCESS))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "error": "not_found", "error_description": "No channel chn_gone"
-        })))
-        .expect(1)
-        .mount(&server)
+    on("DELETE", "/v1/channels/chn_gone", access)
+        .answer_once(
+            ResponseTemplate::new(404).set_body_json(json!({
+                "error": "not_found", "error_description": "No channel chn_gone"
+            })),
+            &server,
+        )
         .await;
 
     let unauthorized: Error = cronofy.get_account().send().await.unwrap_err();
@@ -202,14 +186,15 @@ async fn a_429_with_retry_after_two_then_200_succeeds_after_waiting_two_seconds(
         .mount(&server)
         .await;
     on("GET", "/v1/calendars", Some(ACCESS))
-        .respond_with(Fixture::load("cronofy/calendars_list.json").response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(
+            Fixture::load("cronofy/calendars_list.json").response(),
+            &server,
+        )
         .await;
     let calendars = cronofy.list_calendars().send().await.unwrap().into_inner();
     assert_eq!(calendars.calendars.len(), 3);
     assert_eq!(waits.recorded(), [Duration::from_secs(2)]);
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     assert_eq!(requests.len(), 2);
     assert_eq!(
         requests[0].url, requests[1].url,
@@ -228,13 +213,12 @@ async fn a_429_over_the_wait_budget_is_rate_limited_at_once() {
         .build()
         .unwrap();
     on("POST", "/v1/availability", Some(CLIENT_SECRET))
-        .respond_with(
+        .answer_once(
             ResponseTemplate::new(429)
                 .insert_header("retry-after", "93")
                 .set_body_raw("<html>slow down</html>", "text/html"),
+            &server,
         )
-        .expect(1)
-        .mount(&server)
         .await;
     let err: Error = cronofy
         .query_availability()
@@ -254,8 +238,7 @@ async fn a_429_over_the_wait_budget_is_rate_limited_at_once() {
 
 #[tokio::test]
 async fn malformed_json_is_a_decode_error_naming_the_json_path() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let mut calendars = Fixture::load("cronofy/calendars_list.json").body().clone();
     calendars["calendars"][1]["calendar_readonly"] = json!("yes");
     on("GET", "/v1/calendars", Some(ACCESS))

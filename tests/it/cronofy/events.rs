@@ -6,30 +6,17 @@ use super::*;
 
 #[tokio::test]
 async fn upsert_event_sends_the_documented_body_for_managed_and_external_events() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let docs = Fixture::load("cronofy/events_upsert.json");
     let pycronofy = Fixture::load("cronofy/events_upsert_pycronofy_tzid.json");
-    with_json(
-        on(
-            "POST",
-            "/v1/calendars/cal_n23kjnwrw2_jsdfjksn234/events",
-            Some(ACCESS),
-        ),
-        docs.request_body(),
-    )
-    .respond_with(docs.response())
-    .expect(1)
-    .mount(&server)
-    .await;
-    with_json(
-        on("POST", "/v1/calendars/cal_123/events", Some(ACCESS)),
-        pycronofy.request_body(),
-    )
-    .respond_with(pycronofy.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    let documented = on(
+        "POST",
+        "/v1/calendars/cal_n23kjnwrw2_jsdfjksn234/events",
+        Some(ACCESS),
+    );
+    expect_exchange(&server, documented, &docs).await;
+    let with_tzid = on("POST", "/v1/calendars/cal_123/events", Some(ACCESS));
+    expect_exchange(&server, with_tzid, &pycronofy).await;
     // Edit External Event: the event_uid of an event read from the calendar;
     // a calendar id with `@` (as in events_read_page1.json) stays as is.
     let read = Fixture::load("cronofy/events_read_page1.json");
@@ -42,21 +29,12 @@ async fn upsert_event_sends_the_documented_body_for_managed_and_external_events(
         "tzid": "Europe/London",
         "transparency": "transparent"
     });
-    with_json(
-        on(
-            "POST",
-            &format!(
-                "/v1/calendars/{}/events",
-                event["calendar_id"].as_str().unwrap()
-            ),
-            Some(ACCESS),
-        ),
-        &external,
-    )
-    .respond_with(ResponseTemplate::new(202))
-    .expect(1)
-    .mount(&server)
-    .await;
+    let route = format!(
+        "/v1/calendars/{}/events",
+        event["calendar_id"].as_str().unwrap()
+    );
+    let edit = with_json(on("POST", &route, Some(ACCESS)), &external);
+    edit.answer_once(ResponseTemplate::new(202), &server).await;
 
     let accepted = cronofy
         .upsert_event()
@@ -85,8 +63,7 @@ async fn upsert_event_sends_the_documented_body_for_managed_and_external_events(
 
 #[tokio::test]
 async fn a_recurring_event_sends_its_rules_and_empty_rules_are_sent_to_remove_them() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     // The example request of docs api-alpha/recurring-events.
     let recurring = json!({
         "event_id": "recurrence-example",
@@ -99,10 +76,9 @@ async fn a_recurring_event_sends_its_rules_and_empty_rules_are_sent_to_remove_th
     let mut removed = recurring.clone();
     removed["recurrence"] = json!({"rules": []});
     for body in [&recurring, &removed] {
-        with_json(on("POST", "/v1/calendars/cal_1/events", Some(ACCESS)), body)
-            .respond_with(ResponseTemplate::new(202))
-            .expect(1)
-            .mount(&server)
+        let upsert = with_json(on("POST", "/v1/calendars/cal_1/events", Some(ACCESS)), body);
+        upsert
+            .answer_once(ResponseTemplate::new(202), &server)
             .await;
     }
     let mut event: types::EventUpsert = typed(&recurring);
@@ -132,19 +108,17 @@ async fn a_recurring_event_sends_its_rules_and_empty_rules_are_sent_to_remove_th
 
 #[tokio::test]
 async fn an_event_url_set_to_null_is_sent_as_null_and_an_untouched_one_is_left_out() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let docs = Fixture::load("cronofy/events_upsert.json");
     let mut cleared = docs.request_body().clone();
     cleared["url"] = Value::Null;
-    with_json(
+    let upsert = with_json(
         on("POST", "/v1/calendars/cal_1/events", Some(ACCESS)),
         &cleared,
-    )
-    .respond_with(ResponseTemplate::new(202))
-    .expect(1)
-    .mount(&server)
-    .await;
+    );
+    upsert
+        .answer_once(ResponseTemplate::new(202), &server)
+        .await;
     let mut event: types::EventUpsert = typed(docs.request_body());
     assert!(event.url.is_absent());
     event.url = specbound::runtime::Patch::Null;
@@ -159,27 +133,19 @@ async fn an_event_url_set_to_null_is_sent_as_null_and_an_untouched_one_is_left_o
 
 #[tokio::test]
 async fn delete_event_by_event_id_and_by_event_uid_send_a_json_body_with_delete() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let managed = example("delete_event");
-    with_json(
-        on("DELETE", "/v1/calendars/cal_123_abc/events", Some(ACCESS)),
-        managed.request_body(),
-    )
-    .respond_with(ResponseTemplate::new(202))
-    .expect(1)
-    .mount(&server)
-    .await;
     // The shape of events_delete_external_error_422.json's request.
     let external = Fixture::load("cronofy/events_delete_external_error_422.json");
-    with_json(
-        on("DELETE", "/v1/calendars/cal_123_abc/events", Some(ACCESS)),
-        external.request_body(),
-    )
-    .respond_with(ResponseTemplate::new(202))
-    .expect(1)
-    .mount(&server)
-    .await;
+    for body in [managed.request_body(), external.request_body()] {
+        let delete = with_json(
+            on("DELETE", "/v1/calendars/cal_123_abc/events", Some(ACCESS)),
+            body,
+        );
+        delete
+            .answer_once(ResponseTemplate::new(202), &server)
+            .await;
+    }
 
     let deleted = cronofy
         .delete_event()
@@ -211,19 +177,15 @@ async fn delete_event_by_event_id_and_by_event_uid_send_a_json_body_with_delete(
 
 #[tokio::test]
 async fn delete_event_with_include_userinfo_reads_the_embedded_userinfo() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let answer = example("delete_event");
     let mut request = answer.request_body().clone();
     request["include_userinfo"] = json!(true);
-    with_json(
+    let delete = with_json(
         on("DELETE", "/v1/calendars/cal_123_abc/events", Some(ACCESS)),
         &request,
-    )
-    .respond_with(answer.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    );
+    delete.answer_once(answer.response(), &server).await;
     let deleted = cronofy
         .delete_event()
         .calendar_id("cal_123_abc")
@@ -246,38 +208,23 @@ async fn delete_event_with_include_userinfo_reads_the_embedded_userinfo() {
 
 #[tokio::test]
 async fn bulk_delete_events_and_change_participation_status() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let bulk = example("bulk_delete_events");
-    with_json(
-        on("DELETE", "/v1/events", Some(ACCESS)),
-        bulk.request_body(),
-    )
-    .respond_with(bulk.response())
-    .expect(1)
-    .mount(&server)
-    .await;
-    with_json(
+    expect_exchange(&server, on("DELETE", "/v1/events", Some(ACCESS)), &bulk).await;
+    let delete_all = with_json(
         on("DELETE", "/v1/events", Some(ACCESS)),
         &json!({"delete_all": true}),
-    )
-    .respond_with(ResponseTemplate::new(202))
-    .expect(1)
-    .mount(&server)
-    .await;
+    );
+    delete_all
+        .answer_once(ResponseTemplate::new(202), &server)
+        .await;
     let status = example("change_participation_status");
-    with_json(
-        on(
-            "POST",
-            "/v1/calendars/cal_n23kjnwrw2_jsdfjksn234/events/evt_external_54008b1a4a41730f8d5c6037/participation_status",
-            Some(ACCESS),
-        ),
-        status.request_body(),
-    )
-    .respond_with(status.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    let change = on(
+        "POST",
+        "/v1/calendars/cal_n23kjnwrw2_jsdfjksn234/events/evt_external_54008b1a4a41730f8d5c6037/participation_status",
+        Some(ACCESS),
+    );
+    expect_exchange(&server, change, &status).await;
 
     let done = cronofy
         .bulk_delete_events()

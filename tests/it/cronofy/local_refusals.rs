@@ -16,8 +16,7 @@ fn nine_plus(millis: i64) -> chrono::DateTime<chrono::Utc> {
 
 #[tokio::test]
 async fn times_with_milliseconds_are_refused_before_sending_and_whole_seconds_are_sent() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let event = |start: chrono::DateTime<chrono::Utc>| types::EventUpsert {
         start: start.into(),
         end: nine_plus(3_600_000).into(),
@@ -80,14 +79,13 @@ async fn times_with_milliseconds_are_refused_before_sending_and_whole_seconds_ar
     assert_eq!(request_count(&server).await, 0, "nothing was sent");
 
     // `.000Z` reads as a whole second and goes out without a fraction.
-    with_json(
+    let whole_second = with_json(
         on("POST", "/v1/calendars/cal_1/events", Some(ACCESS)),
         &json!({"event_id": "e1", "summary": "s", "start": "2026-11-25T09:00:00Z", "end": "2026-11-25T10:00:00Z"}),
-    )
-    .respond_with(ResponseTemplate::new(202))
-    .expect(1)
-    .mount(&server)
-    .await;
+    );
+    whole_second
+        .answer_once(ResponseTemplate::new(202), &server)
+        .await;
     let zero: types::EventUpsert = typed(&json!({"event_id": "e1", "summary": "s",
         "start": "2026-11-25T09:00:00.000Z", "end": "2026-11-25T10:00:00Z"}));
     cronofy
@@ -101,8 +99,7 @@ async fn times_with_milliseconds_are_refused_before_sending_and_whole_seconds_ar
 
 #[tokio::test]
 async fn bookable_event_capacities_and_ids_out_of_bounds_are_refused_before_sending() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let example = example("create_bookable_event");
     let bookable = |changes: Value| -> types::BookableEventCreate {
         let mut body = example.request_body().clone();

@@ -29,7 +29,10 @@ pub(super) use specbound::{AuthErrorKind, Error};
 pub(super) use wiremock::matchers::{body_json, header, method, path};
 pub(super) use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
-pub(super) use crate::support::{Answer, CutServer, Fixture, Waits, cronofy, cronofy_builder};
+pub(super) use crate::support::{
+    Answer, AnswerOnce, CutServer, Fixture, Waits, assert_auth_error, cronofy, cronofy_builder,
+    received, sent_query,
+};
 
 pub(super) const ACCESS: &str = "ACCESS";
 pub(super) const REFRESH: &str = "REFRESH";
@@ -64,10 +67,52 @@ pub(super) fn on(verb: &str, route: &str, bearer: Option<&str>) -> MockBuilder {
     }
 }
 
+/// A mock server, and a client of it holding `ACCESS` and `REFRESH` (see
+/// [`cronofy`]).
+pub(super) async fn mock_cronofy() -> (MockServer, Client) {
+    let server = MockServer::start().await;
+    let (client, _) = cronofy(&server);
+    (server, client)
+}
+
 /// Also matches a JSON body equal to `body`.
 pub(super) fn with_json(mock: MockBuilder, body: &Value) -> MockBuilder {
     mock.and(header("content-type", "application/json"))
         .and(body_json(body))
+}
+
+/// Mounts `mock` for `fixture`'s recorded exchange, called exactly once:
+/// it also matches the recorded JSON request body (with the test
+/// credentials for the docs' placeholders) and answers the recorded
+/// response.
+pub(super) async fn expect_exchange(server: &MockServer, mock: MockBuilder, fixture: &Fixture) {
+    let sent = with_test_credentials(fixture.request_body());
+    with_json(mock, &sent)
+        .answer_once(fixture.response(), server)
+        .await;
+}
+
+/// The 401 of an access token the server no longer accepts: no body (Cronofy
+/// documents none), and `WWW-Authenticate` naming `invalid_token`.
+pub(super) fn invalid_token() -> ResponseTemplate {
+    ResponseTemplate::new(401).insert_header("www-authenticate", r#"Bearer error="invalid_token""#)
+}
+
+/// The refresh grant of a client holding `REFRESH`.
+pub(super) fn refresh_grant() -> Value {
+    json!({
+        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "grant_type": "refresh_token", "refresh_token": REFRESH
+    })
+}
+
+/// A client of the test application on `server` whose tokens are in `store`.
+pub(super) fn cronofy_with_store(server: &MockServer, store: impl TokenStore + 'static) -> Client {
+    let waits = Waits::default();
+    cronofy_builder(server, &waits)
+        .token_store(store)
+        .build()
+        .unwrap()
 }
 
 /// A spec example of `operation` (see the module docs).
@@ -151,16 +196,6 @@ pub(super) fn keeps(got: &Value, want: &Value, at: &str) {
     }
 }
 
-/// The query pairs of the `n`th request the server received, in order.
-pub(super) async fn sent_query(server: &MockServer, n: usize) -> Vec<(String, String)> {
-    let requests = server.received_requests().await.unwrap();
-    requests[n]
-        .url
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 pub(super) fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -174,15 +209,13 @@ pub(super) fn date(text: &str) -> chrono::NaiveDate {
 
 /// How many requests the server received.
 pub(super) async fn request_count(server: &MockServer) -> usize {
-    server.received_requests().await.unwrap().len()
+    received(server).await.len()
 }
 
 /// The paths of every request the server received, in order.
 pub(super) async fn sent_paths(server: &MockServer) -> Vec<String> {
-    server
-        .received_requests()
+    received(server)
         .await
-        .unwrap()
         .iter()
         .map(|r| r.url.path().to_string())
         .collect()

@@ -16,22 +16,16 @@ async fn exchanging_a_code_posts_the_grant_without_authorization_and_saves_the_t
         &with_test_credentials(fixture.request_body()),
         &[("{CODE}", "CODE")],
     );
-    with_json(on("POST", "/oauth/token", None), &sent)
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
-        .await;
+    let token_request = with_json(on("POST", "/oauth/token", None), &sent);
+    token_request.answer_once(fixture.response(), &server).await;
     on("GET", "/v1/calendars", Some(access))
-        .respond_with(Fixture::load("cronofy/calendars_list.json").response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(
+            Fixture::load("cronofy/calendars_list.json").response(),
+            &server,
+        )
         .await;
     let store = RecordingStore::default();
-    let waits = Waits::default();
-    let cronofy = cronofy_builder(&server, &waits)
-        .token_store(store.clone())
-        .build()
-        .unwrap();
+    let cronofy = cronofy_with_store(&server, store.clone());
     assert!(
         cronofy.is_authorization_expired().await.unwrap(),
         "no token yet"
@@ -76,18 +70,12 @@ async fn a_token_expiring_in_ten_seconds_is_refreshed_before_the_call() {
     let server = MockServer::start().await;
     let refresh = Fixture::load("cronofy/oauth_token_refresh.json");
     let new_access = refresh.body()["access_token"].as_str().unwrap();
-    with_json(
-        on("POST", "/oauth/token", None),
-        &with_test_credentials(refresh.request_body()),
-    )
-    .respond_with(refresh.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    expect_exchange(&server, on("POST", "/oauth/token", None), &refresh).await;
     on("GET", "/v1/account", Some(new_access))
-        .respond_with(Fixture::load("cronofy/account_ruby_spec.json").response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(
+            Fixture::load("cronofy/account_ruby_spec.json").response(),
+            &server,
+        )
         .await;
     let store = RecordingStore::default();
     let waits = Waits::default();
@@ -126,9 +114,7 @@ async fn fifty_concurrent_calls_with_an_expired_token_refresh_exactly_once() {
     let new_access = refresh.body()["access_token"].as_str().unwrap();
     on("POST", "/oauth/token", None)
         .and(header("content-type", "application/json"))
-        .respond_with(refresh.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(refresh.response(), &server)
         .await;
     on("GET", "/v1/calendars", Some(new_access))
         .respond_with(Fixture::load("cronofy/calendars_list.json").response())
@@ -169,17 +155,8 @@ async fn a_rotated_refresh_token_is_in_the_token_file_before_the_new_access_toke
         .as_str()
         .unwrap()
         .to_string();
-    with_json(
-        on("POST", "/oauth/token", None),
-        &json!({
-            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-            "grant_type": "refresh_token", "refresh_token": REFRESH
-        }),
-    )
-    .respond_with(refresh.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    let token_request = with_json(on("POST", "/oauth/token", None), &refresh_grant());
+    token_request.answer_once(refresh.response(), &server).await;
     let dir = TempDir::new("rotation");
     let file = dir.0.join("token.json");
     let seen_in_file = Arc::new(Mutex::new(None::<Value>));
@@ -201,11 +178,7 @@ async fn a_rotated_refresh_token_is_in_the_token_file_before_the_new_access_toke
         .save(&token_expiring(ACCESS, Some(REFRESH), -60), None)
         .await
         .unwrap();
-    let waits = Waits::default();
-    let cronofy = cronofy_builder(&server, &waits)
-        .token_store(store)
-        .build()
-        .unwrap();
+    let cronofy = cronofy_with_store(&server, store);
     assert!(cronofy.is_authorization_expired().await.unwrap());
 
     cronofy.list_calendars().send().await.unwrap();
@@ -223,10 +196,7 @@ async fn a_rotated_refresh_token_is_in_the_token_file_before_the_new_access_toke
         assert_eq!(mode & 0o777, 0o600, "the token file is the owner's only");
     }
     // A new client on the same file starts from the rotated tokens.
-    let again = cronofy_builder(&server, &waits)
-        .token_store(FileTokenStore::new(&file))
-        .build()
-        .unwrap();
+    let again = cronofy_with_store(&server, FileTokenStore::new(&file));
     let reloaded = again.token().await.unwrap().unwrap();
     assert_eq!(reloaded.refresh_token.unwrap().expose(), new_refresh);
 }
@@ -237,28 +207,15 @@ async fn a_401_refreshes_once_and_replays_the_call_once() {
     let refresh = Fixture::load("cronofy/oauth_token_refresh_ruby_spec.json");
     let new_access = refresh.body()["access_token"].as_str().unwrap();
     on("GET", "/v1/calendars", Some(ACCESS))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .insert_header("www-authenticate", r#"Bearer error="invalid_token""#),
-        )
-        .expect(1)
-        .mount(&server)
+        .answer_once(invalid_token(), &server)
         .await;
-    with_json(
-        on("POST", "/oauth/token", None),
-        &json!({
-            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-            "grant_type": "refresh_token", "refresh_token": REFRESH
-        }),
-    )
-    .respond_with(refresh.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    let token_request = with_json(on("POST", "/oauth/token", None), &refresh_grant());
+    token_request.answer_once(refresh.response(), &server).await;
     on("GET", "/v1/calendars", Some(new_access))
-        .respond_with(Fixture::load("cronofy/calendars_list.json").response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(
+            Fixture::load("cronofy/calendars_list.json").response(),
+            &server,
+        )
         .await;
     let (cronofy, waits) = cronofy(&server);
 
@@ -277,9 +234,7 @@ async fn a_second_401_after_the_refresh_is_returned_not_looped() {
     let server = MockServer::start().await;
     let refresh = Fixture::load("cronofy/oauth_token_refresh_ruby_spec.json");
     on("POST", "/oauth/token", None)
-        .respond_with(refresh.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(refresh.response(), &server)
         .await;
     Mock::given(method("POST"))
         .and(path("/v1/channels"))
@@ -301,7 +256,7 @@ async fn a_second_401_after_the_refresh_is_returned_not_looped() {
 
     assert!(err.is_unauthorized(), "{err:?}");
     assert_eq!(err.status(), Some(reqwest::StatusCode::UNAUTHORIZED));
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     assert_eq!(requests.len(), 3);
     assert_eq!(
         requests[2].headers["authorization"],
@@ -326,17 +281,10 @@ async fn revoking_sends_the_refresh_token_as_token_and_clears_the_store() {
         &with_test_credentials(fixture.request_body()),
         &[("{TOKEN}", REFRESH)],
     );
-    with_json(on("POST", "/oauth/token/revoke", None), &sent)
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
-        .await;
+    let revocation = with_json(on("POST", "/oauth/token/revoke", None), &sent);
+    revocation.answer_once(fixture.response(), &server).await;
     let store = RecordingStore::holding(OAuthToken::new(ACCESS, Some(REFRESH.into()), None));
-    let waits = Waits::default();
-    let cronofy = cronofy_builder(&server, &waits)
-        .token_store(store.clone())
-        .build()
-        .unwrap();
+    let cronofy = cronofy_with_store(&server, store.clone());
 
     cronofy.revoke_stored_token().await.unwrap();
 
@@ -346,41 +294,22 @@ async fn revoking_sends_the_refresh_token_as_token_and_clears_the_store() {
     assert!(cronofy.is_authorization_expired().await.unwrap());
     // Nothing left to revoke, or to call with.
     let err = cronofy.revoke_stored_token().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Auth {
-                kind: AuthErrorKind::Missing,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_auth_error(&err, AuthErrorKind::Missing);
     let err: Error = cronofy.list_calendars().send().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Auth {
-                kind: AuthErrorKind::Missing,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert_auth_error(&err, AuthErrorKind::Missing);
+    assert_eq!(request_count(&server).await, 1);
 }
 
 #[tokio::test]
 async fn revoking_a_token_without_refresh_token_sends_the_access_token() {
     let server = MockServer::start().await;
-    with_json(
+    let revocation = with_json(
         on("POST", "/oauth/token/revoke", None),
         &json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "token": ACCESS}),
-    )
-    .respond_with(ResponseTemplate::new(200))
-    .expect(1)
-    .mount(&server)
-    .await;
+    );
+    revocation
+        .answer_once(ResponseTemplate::new(200), &server)
+        .await;
     let waits = Waits::default();
     let cronofy = cronofy_builder(&server, &waits)
         .access_token(ACCESS, None)
@@ -418,12 +347,12 @@ async fn is_authorization_expired_reads_the_expiry_of_the_stored_token() {
         );
     }
     // From a store, too.
-    let stored = cronofy_builder(&server, &waits)
-        .token_store(MemoryTokenStore::with(token_expiring(ACCESS, None, -10)))
-        .build()
-        .unwrap();
+    let stored = cronofy_with_store(
+        &server,
+        MemoryTokenStore::with(token_expiring(ACCESS, None, -10)),
+    );
     assert!(stored.is_authorization_expired().await.unwrap());
-    assert!(server.received_requests().await.unwrap().is_empty());
+    assert_eq!(request_count(&server).await, 0);
 }
 
 #[tokio::test]
@@ -446,36 +375,18 @@ async fn an_invalid_grant_on_refresh_is_an_auth_refresh_failed_error_and_keeps_t
         .await;
     let expired = token_expiring(ACCESS, Some(REFRESH), -5);
     let store = RecordingStore::holding(expired.clone());
-    let waits = Waits::default();
-    let cronofy = cronofy_builder(&server, &waits)
-        .token_store(store.clone())
-        .build()
-        .unwrap();
+    let cronofy = cronofy_with_store(&server, store.clone());
 
     let err: Error = cronofy.list_calendars().send().await.unwrap_err();
 
-    match &err {
-        Error::Auth {
-            kind: AuthErrorKind::RefreshFailed,
-            reason,
-        } => assert!(reason.contains("invalid_grant"), "{reason}"),
-        other => panic!("{other:?}"),
-    }
+    let reason = assert_auth_error(&err, AuthErrorKind::RefreshFailed);
+    assert!(reason.contains("invalid_grant"), "{reason}");
     // Read at the first call, and again under the renewal lock: nothing saved.
     assert_eq!(store.log(), ["load", "load"], "nothing saved");
     assert_eq!(store.stored(), Some(expired));
     // An explicit refresh fails the same way.
-    let err = cronofy.refresh_authorization().await;
-    assert!(
-        matches!(
-            err,
-            Err(Error::Auth {
-                kind: AuthErrorKind::RefreshFailed,
-                ..
-            })
-        ),
-        "{err:?}"
-    );
+    let err = cronofy.refresh_authorization().await.unwrap_err();
+    assert_auth_error(&err, AuthErrorKind::RefreshFailed);
 }
 
 #[tokio::test]
@@ -483,16 +394,10 @@ async fn refresh_authorization_refreshes_now_and_saves_first() {
     let server = MockServer::start().await;
     let refresh = Fixture::load("cronofy/oauth_token_refresh_ruby_spec.json");
     on("POST", "/oauth/token", None)
-        .respond_with(refresh.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(refresh.response(), &server)
         .await;
     let store = RecordingStore::holding(OAuthToken::new(ACCESS, Some(REFRESH.into()), None));
-    let waits = Waits::default();
-    let cronofy = cronofy_builder(&server, &waits)
-        .token_store(store.clone())
-        .build()
-        .unwrap();
+    let cronofy = cronofy_with_store(&server, store.clone());
     let token = cronofy.refresh_authorization().await.unwrap();
     let (access, rotated) = (
         refresh.body()["access_token"].as_str().unwrap(),
@@ -515,20 +420,14 @@ async fn application_calendar_posts_the_client_credentials_and_uses_its_tokens()
     let server = MockServer::start().await;
     let fixture = example("create_application_calendar");
     let answer = fixture.body();
-    with_json(
+    expect_exchange(
+        &server,
         on("POST", "/v1/application_calendars", None),
-        &with_test_credentials(fixture.request_body()),
+        &fixture,
     )
-    .respond_with(fixture.response())
-    .expect(1)
-    .mount(&server)
     .await;
     let store = RecordingStore::default();
-    let waits = Waits::default();
-    let cronofy = cronofy_builder(&server, &waits)
-        .token_store(store.clone())
-        .build()
-        .unwrap();
+    let cronofy = cronofy_with_store(&server, store.clone());
     let id = fixture.request_body()["application_calendar_id"]
         .as_str()
         .unwrap();
@@ -555,9 +454,7 @@ async fn a_token_answer_with_an_absurd_expires_in_is_clamped_not_a_panic() {
             .clone();
         answer["expires_in"] = serde_json::json!(expires_in);
         on("POST", "/oauth/token", None)
-            .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
-            .expect(1)
-            .mount(&server)
+            .answer_once(ResponseTemplate::new(200).set_body_json(&answer), &server)
             .await;
         let waits = Waits::default();
         let cronofy = cronofy_builder(&server, &waits).build().unwrap();

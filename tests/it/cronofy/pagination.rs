@@ -51,18 +51,16 @@ async fn mount_pages(
             None => first.to_string(),
             Some(t) => format!("/v1/{list}/pages/{t}"),
         };
+        let page = ResponseTemplate::new(200).set_body_json(body);
         on("GET", &route, Some(ACCESS))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .expect(1)
-            .mount(server)
+            .answer_once(page, server)
             .await;
     }
 }
 
 #[tokio::test]
 async fn read_events_follows_next_page_through_three_pages_one_page_at_a_time() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let pages = three_event_pages(&server);
     mount_pages(
         &server,
@@ -161,7 +159,7 @@ async fn read_events_follows_next_page_through_three_pages_one_page_at_a_time() 
             ("tzid", "Europe/London"),
         ])
     );
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     // Rails-style repeats, percent-encoded.
     assert!(
         requests[0].url.query().unwrap().starts_with(
@@ -186,8 +184,7 @@ fn pages_first(body: &Value) -> String {
 
 #[tokio::test]
 async fn with_prefetch_the_next_page_is_requested_before_this_one_is_read() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let pages = three_event_pages(&server);
     // Pages 1 and 3 have `pages` first (the next link is read before the
     // events are decoded), page 2 has it last (the page is decoded to find it).
@@ -256,26 +253,19 @@ async fn with_prefetch_the_next_page_is_requested_before_this_one_is_read() {
 
 #[tokio::test]
 async fn the_generated_page_operations_decode_the_documented_pages() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let events = example("read_events_page");
     let free_busy = example("read_free_busy_page");
     let periods = example("list_available_periods_page");
-    on("GET", "/v1/events/pages/p1", Some(ACCESS))
-        .respond_with(events.response())
-        .expect(1)
-        .mount(&server)
-        .await;
-    on("GET", "/v1/free_busy/pages/p2", Some(ACCESS))
-        .respond_with(free_busy.response())
-        .expect(1)
-        .mount(&server)
-        .await;
-    on("GET", "/v1/available_periods/pages/p3", Some(ACCESS))
-        .respond_with(periods.response())
-        .expect(1)
-        .mount(&server)
-        .await;
+    for (route, page) in [
+        ("/v1/events/pages/p1", &events),
+        ("/v1/free_busy/pages/p2", &free_busy),
+        ("/v1/available_periods/pages/p3", &periods),
+    ] {
+        on("GET", route, Some(ACCESS))
+            .answer_once(page.response(), &server)
+            .await;
+    }
     let page = cronofy
         .read_events_page()
         .page_token("p1")
@@ -310,8 +300,7 @@ async fn the_generated_page_operations_decode_the_documented_pages() {
 #[tokio::test]
 async fn an_empty_or_absent_next_page_ends_the_stream() {
     for next_page in [Some(String::new()), None] {
-        let server = MockServer::start().await;
-        let (cronofy, _) = cronofy(&server);
+        let (server, cronofy) = mock_cronofy().await;
         let first = Fixture::load("cronofy/events_read_page1.json");
         let only = paged(first.body(), 1, 1, next_page.clone());
         mount_pages(&server, "events", "/v1/events", &[(None, &only)]).await;
@@ -348,8 +337,7 @@ async fn a_next_page_on_another_host_ends_with_a_protocol_error_and_is_not_reque
         // Not http at all.
         format!("ftp://127.0.0.1/v1/events/pages/{PAGE_2}"),
     ] {
-        let server = MockServer::start().await;
-        let (cronofy, _) = cronofy(&server);
+        let (server, cronofy) = mock_cronofy().await;
         let page = paged(first.body(), 1, 2, Some(next.clone()));
         mount_pages(&server, "events", "/v1/events", &[(None, &page)]).await;
         let results: Vec<specbound::Result<types::Event>> =
@@ -364,8 +352,7 @@ async fn a_next_page_on_another_host_ends_with_a_protocol_error_and_is_not_reque
         assert_eq!(request_count(&server).await, 1, "{next}");
     }
     // A link on the API host that is not a page of this list.
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let page = paged(
         first.body(),
         1,
@@ -384,8 +371,7 @@ async fn a_next_page_on_another_host_ends_with_a_protocol_error_and_is_not_reque
 
 #[tokio::test]
 async fn the_items_of_a_page_whose_next_page_is_on_another_host_are_yielded_before_the_error() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let first = Fixture::load("cronofy/events_read_page1.json");
     // As recorded: next_page on https://api.cronofy.com, not the mock server.
     mount_pages(&server, "events", "/v1/events", &[(None, first.body())]).await;
@@ -403,8 +389,7 @@ async fn the_items_of_a_page_whose_next_page_is_on_another_host_are_yielded_befo
 
 #[tokio::test]
 async fn a_repeated_next_page_ends_with_a_protocol_error() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let [first, second, _] = three_event_pages(&server);
     // Page 2 points at itself.
     let looping = paged(&second, 2, 3, Some(page_url(&server, "events", PAGE_2)));
@@ -429,8 +414,7 @@ async fn a_repeated_next_page_ends_with_a_protocol_error() {
 
 #[tokio::test]
 async fn free_busy_follows_its_pages_with_its_own_filters() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let first = Fixture::load("cronofy/free_busy_page1.json");
     let last = example("read_free_busy_page");
     let token = "caa2dca822d5d74d98104489";
@@ -494,8 +478,7 @@ async fn free_busy_follows_its_pages_with_its_own_filters() {
 
 #[tokio::test]
 async fn available_periods_follow_their_pages() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let first = Fixture::load("cronofy/available_periods_read_page1.json");
     let last = example("list_available_periods_page");
     let page1 = paged(
@@ -538,8 +521,7 @@ async fn available_periods_follow_their_pages() {
 
 #[tokio::test]
 async fn a_stream_resumes_from_a_saved_position_without_reading_earlier_pages_again() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let [first, mut second, third] = three_event_pages(&server);
     // Page 2 holds both of pycronofy's events.
     let pycronofy = Fixture::load("cronofy/events_read_pages_pycronofy.json");
@@ -547,21 +529,14 @@ async fn a_stream_resumes_from_a_saved_position_without_reading_earlier_pages_ag
         .as_array_mut()
         .unwrap()
         .push(pycronofy.body()[1]["events"][0].clone());
-    on("GET", "/v1/events", Some(ACCESS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_pages(&server, "events", "/v1/events", &[(None, &first)]).await;
+    // Page 2 is read again on resuming.
     on("GET", &format!("/v1/events/pages/{PAGE_2}"), Some(ACCESS))
         .respond_with(ResponseTemplate::new(200).set_body_json(&second))
         .expect(2)
         .mount(&server)
         .await;
-    on("GET", &format!("/v1/events/pages/{PAGE_3}"), Some(ACCESS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&third))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_pages(&server, "events", "/v1/events", &[(Some(PAGE_3), &third)]).await;
 
     let mut events = cronofy.read_events().tzid("Europe/London").stream();
     events.try_next().await.unwrap().unwrap();

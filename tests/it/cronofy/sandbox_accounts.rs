@@ -97,10 +97,7 @@ async fn enterprise_and_business_connect_requests_are_checked_and_listed_by_doma
                 .send()
                 .await
         ),
-        [(
-            "email".to_string(),
-            "not-an-email is not an email address".to_string()
-        )]
+        pairs(&[("email", "not-an-email is not an email address")])
     );
 
     alice

@@ -2,37 +2,26 @@
 //! sequenced availability.
 use super::sandbox_support::*;
 
+/// What the sandbox answers `client`'s availability `query`.
+async fn available(client: &Client, query: types::AvailabilityQuery) -> types::AvailabilityResult {
+    let answer = client.query_availability().body(query).send().await;
+    answer.unwrap().into_inner()
+}
+
 // ------------------------------------------------------------------ availability
 
 #[tokio::test]
 async fn availability_around_two_events_yields_the_expected_slots() {
-    let server = sandbox().start().await.unwrap();
-    let alice = signed_in(&server, ALICE).await;
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
-    alice
-        .upsert_event()
-        .calendar_id(&calendar)
-        .body(event(
-            "a",
-            "Review",
-            "2026-11-25T10:00:00Z",
-            "2026-11-25T11:00:00Z",
-        ))
-        .send()
-        .await
-        .unwrap();
-    alice
-        .upsert_event()
-        .calendar_id(&calendar)
-        .body(event(
-            "b",
-            "Lunch",
-            "2026-11-25T12:30:00Z",
-            "2026-11-25T13:00:00Z",
-        ))
-        .send()
-        .await
-        .unwrap();
+    let (server, alice, calendar) = alice_signed_in().await;
+    let review = event(
+        "a",
+        "Review",
+        "2026-11-25T10:00:00Z",
+        "2026-11-25T11:00:00Z",
+    );
+    upsert(&alice, &calendar, review).await;
+    let lunch = event("b", "Lunch", "2026-11-25T12:30:00Z", "2026-11-25T13:00:00Z");
+    upsert(&alice, &calendar, lunch).await;
     let query = |extra: Value| -> types::AvailabilityQuery {
         let mut q = json!({
             "participants": [{"members": [{"sub": ALICE}], "required": "all"}],
@@ -46,54 +35,38 @@ async fn availability_around_two_events_yields_the_expected_slots() {
         typed(q)
     };
     // The client sends the client secret (the spec's first scheme).
-    let result = alice
-        .query_availability()
-        .body(query(json!({})))
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let result = available(&alice, query(json!({}))).await;
     assert_eq!(
         slots(&result),
-        [
+        pairs(&[
             ("09:00", "10:00"),
             ("11:00", "12:00"),
             ("13:00", "14:00"),
             ("14:00", "15:00"),
             ("15:00", "16:00"),
             ("16:00", "17:00")
-        ]
-        .map(|(s, e)| (s.to_string(), e.to_string()))
+        ])
     );
     assert_eq!(result.available_slots[0].participants[0].sub, ALICE);
 
     // 15-minute buffers rule out 09:00, 11:00 (too close to 12:30) and 13:00;
     // the 30-minute grid offers 13:30; three results at most.
-    let buffered = alice
-        .query_availability()
-        .body(query(json!({
+    let buffered = available(
+        &alice,
+        query(json!({
             "buffer": {"before": {"minutes": 15}, "after": {"minutes": 15}},
             "start_interval": {"minutes": 30},
             "max_results": 3,
-        })))
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+        })),
+    )
+    .await;
     assert_eq!(
         slots(&buffered),
-        [("13:30", "14:30"), ("14:30", "15:30"), ("15:30", "16:30")]
-            .map(|(s, e)| (s.to_string(), e.to_string()))
+        pairs(&[("13:30", "14:30"), ("14:30", "15:30"), ("15:30", "16:30")])
     );
 
     // Periods: the free stretches of at least an hour.
-    let periods = alice
-        .query_availability()
-        .body(query(json!({"response_format": "periods"})))
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let periods = available(&alice, query(json!({"response_format": "periods"}))).await;
     let stretches: Vec<(String, String)> = periods
         .available_periods
         .iter()
@@ -106,8 +79,7 @@ async fn availability_around_two_events_yields_the_expected_slots() {
         .collect();
     assert_eq!(
         stretches,
-        [("09:00", "10:00"), ("11:00", "12:30"), ("13:00", "17:00")]
-            .map(|(s, e)| (s.to_string(), e.to_string()))
+        pairs(&[("09:00", "10:00"), ("11:00", "12:30"), ("13:00", "17:00")])
     );
 
     // Two people, both required: Bob is away in the afternoon.
@@ -120,26 +92,22 @@ async fn availability_around_two_events_yields_the_expected_slots() {
             utc("2026-11-25T17:00:00Z"),
         )
         .unwrap();
-    let both = alice
-        .query_availability()
-        .body(query(json!({"participants": [{"members": [{"sub": ALICE}, {"sub": BOB}], "required": "all"}]})))
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let both = available(
+        &alice,
+        query(json!({"participants": [{"members": [{"sub": ALICE}, {"sub": BOB}], "required": "all"}]})),
+    )
+    .await;
     assert_eq!(
         slots(&both),
-        [("09:00", "10:00"), ("11:00", "12:00")].map(|(s, e)| (s.to_string(), e.to_string()))
+        pairs(&[("09:00", "10:00"), ("11:00", "12:00")])
     );
-    let one_of = alice
-        .query_availability()
-        .body(query(
+    let one_of = available(
+        &alice,
+        query(
             json!({"participants": [{"members": [{"sub": ALICE}, {"sub": BOB}], "required": 1}]}),
-        ))
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+        ),
+    )
+    .await;
     assert_eq!(one_of.available_slots.len(), 8);
     let subs: Vec<&str> = one_of.available_slots[1]
         .participants
@@ -189,29 +157,20 @@ async fn availability_rules_and_available_periods_shape_managed_availability() {
         "query_periods": [{"start": "2026-11-25T00:00:00Z", "end": "2026-11-26T00:00:00Z"}],
         "response_format": "slots",
     }));
-    let result = alice
-        .query_availability()
-        .body(query.clone())
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let result = available(&alice, query.clone()).await;
     // 10:00-12:00 in Paris is 09:00-11:00 UTC.
     assert_eq!(
         slots(&result),
-        [("09:00", "10:00"), ("10:00", "11:00")].map(|(s, e)| (s.to_string(), e.to_string()))
+        pairs(&[("09:00", "10:00"), ("10:00", "11:00")])
     );
 
     // An available period adds to the rule.
-    let period: types::AvailablePeriodUpsert = typed(json!({
-        "available_period_id": "evening",
-        "start": "2026-11-25T18:00:00Z",
-        "end": "2026-11-25T19:00:00Z",
-    }));
-    alice
-        .upsert_available_period()
-        .body(period)
-        .send()
+    let add_period = |id: &str, start: &str, end: &str| {
+        let period: types::AvailablePeriodUpsert =
+            typed(json!({"available_period_id": id, "start": start, "end": end}));
+        alice.upsert_available_period().body(period).send()
+    };
+    add_period("evening", "2026-11-25T18:00:00Z", "2026-11-25T19:00:00Z")
         .await
         .unwrap();
     let listed = alice
@@ -224,17 +183,13 @@ async fn availability_rules_and_available_periods_shape_managed_availability() {
     assert_eq!(listed[0].available_period_id, "evening");
     // Thirty more in December make two pages.
     for day in 1..=30 {
-        let period: types::AvailablePeriodUpsert = typed(json!({
-            "available_period_id": format!("dec-{day:02}"),
-            "start": format!("2026-12-{day:02}T09:00:00Z"),
-            "end": format!("2026-12-{day:02}T10:00:00Z"),
-        }));
-        alice
-            .upsert_available_period()
-            .body(period)
-            .send()
-            .await
-            .unwrap();
+        add_period(
+            &format!("dec-{day:02}"),
+            &format!("2026-12-{day:02}T09:00:00Z"),
+            &format!("2026-12-{day:02}T10:00:00Z"),
+        )
+        .await
+        .unwrap();
     }
     let mut pages = alice
         .list_available_periods()
@@ -266,13 +221,7 @@ async fn availability_rules_and_available_periods_shape_managed_availability() {
         .await
         .unwrap();
     assert_eq!(left.len(), 29);
-    let result = alice
-        .query_availability()
-        .body(query.clone())
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let result = available(&alice, query.clone()).await;
     assert_eq!(result.available_slots.len(), 3);
 
     alice
@@ -295,13 +244,7 @@ async fn availability_rules_and_available_periods_shape_managed_availability() {
         .unwrap_err();
     assert!(err.is_not_found());
     // Without rules or periods the member is not restricted.
-    let result = alice
-        .query_availability()
-        .body(query)
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let result = available(&alice, query).await;
     assert_eq!(result.available_slots.len(), 24);
 }
 
@@ -337,9 +280,6 @@ async fn sequenced_availability_chains_one_slot_per_step() {
         .iter()
         .map(|s| (s.sequence_id.clone(), s.start.0.format("%H:%M").to_string()))
         .collect();
-    assert_eq!(
-        first,
-        [("screen", "09:00"), ("onsite", "12:00")].map(|(a, b)| (a.to_string(), b.to_string()))
-    );
+    assert_eq!(first, pairs(&[("screen", "09:00"), ("onsite", "12:00")]));
     assert_eq!(result.sequences.len(), 4);
 }

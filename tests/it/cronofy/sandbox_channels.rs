@@ -24,6 +24,12 @@ async fn channel_of_alice(server: &Cronofy, hooks: &Hooks) -> (Client, types::Ch
     (cronofy, channel)
 }
 
+/// The channels `cronofy` lists.
+async fn channels(cronofy: &Client) -> Vec<types::Channel> {
+    let listed = cronofy.list_channels().send().await.unwrap();
+    listed.into_inner().channels
+}
+
 /// Asserts that `request` carries the `Cronofy-HMAC-SHA256` of its body under
 /// the application's client secret (and not under another secret).
 fn assert_signed(cronofy: &Client, request: &wiremock::Request) {
@@ -81,10 +87,8 @@ async fn channels_are_created_listed_notified_and_closed() {
     let (cronofy, channel) = channel_of_alice(&server, &hooks).await;
     assert!(channel.channel_id.starts_with("chn_"));
     assert_eq!(channel.callback_url, hooks.url());
-    let listed = cronofy.list_channels().send().await.unwrap().into_inner();
-    assert_eq!(listed.channels, std::slice::from_ref(&channel));
-    let verification: types::PushNotification =
-        serde_json::from_slice(&hooks.next().await.body).unwrap();
+    assert_eq!(channels(&cronofy).await, std::slice::from_ref(&channel));
+    let verification = hooks.next_notification().await;
     assert_eq!(verification.notification.type_, "verification");
 
     let delivered = server
@@ -111,16 +115,7 @@ async fn channels_are_created_listed_notified_and_closed() {
         .send()
         .await
         .unwrap();
-    assert!(
-        cronofy
-            .list_channels()
-            .send()
-            .await
-            .unwrap()
-            .into_inner()
-            .channels
-            .is_empty()
-    );
+    assert!(channels(&cronofy).await.is_empty());
     assert_eq!(
         server
             .notify_change(ALICE, utc("2026-11-25T10:00:00Z"))
@@ -142,34 +137,23 @@ async fn filters_with_no_calendar_ids_are_refused_and_verify_nothing() {
     let server = sandbox().start().await.unwrap();
     let mut hooks = Hooks::start().await;
     let cronofy = signed_in(&server, ALICE).await;
-    let access = cronofy.token().await.unwrap().unwrap().access_token;
     // The docs: "When specified, at least one calendar_id must be provided."
-    let refused = reqwest::Client::new()
-        .post(format!("{}/v1/channels", server.base_url()))
-        .bearer_auth(access.expose())
-        .json(&json!({"callback_url": hooks.url(), "filters": {"calendar_ids": []}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 422);
-    let body: types::Error = refused.json().await.unwrap();
+    let refused = raw(
+        &server,
+        reqwest::Method::POST,
+        "/v1/channels",
+        &access_token(&cronofy).await,
+        Some(json!({"callback_url": hooks.url(), "filters": {"calendar_ids": []}})),
+    )
+    .await;
     assert_eq!(
-        body.errors["filters.calendar_ids"][0].key.as_deref(),
+        first_error(refused, "filters.calendar_ids").key.as_deref(),
         Some("errors.invalid")
     );
-    assert!(
-        cronofy
-            .list_channels()
-            .send()
-            .await
-            .unwrap()
-            .into_inner()
-            .channels
-            .is_empty()
-    );
+    assert!(channels(&cronofy).await.is_empty());
     // The first notification the callback gets is the next channel's.
     let (_, channel) = channel_of_alice(&server, &hooks).await;
-    let first: types::PushNotification = serde_json::from_slice(&hooks.next().await.body).unwrap();
+    let first = hooks.next_notification().await;
     assert_eq!(
         first.channel.map(|c| c.channel_id),
         Some(channel.channel_id)

@@ -6,9 +6,7 @@ use super::sandbox_support::*;
 
 #[tokio::test]
 async fn a_422_comes_back_typed_with_its_per_field_errors() {
-    let server = sandbox().start().await.unwrap();
-    let cronofy = signed_in(&server, ALICE).await;
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let (server, cronofy, calendar) = alice_signed_in().await;
 
     // A hand-written check: a filter on a calendar the account does not have.
     let refused = cronofy
@@ -39,25 +37,18 @@ async fn a_422_comes_back_typed_with_its_per_field_errors() {
     );
 
     // A JSON Schema check: what the typed client cannot send, sent by hand.
-    let token = cronofy.token().await.unwrap().unwrap();
-    let raw = reqwest::Client::new()
-        .post(format!(
-            "{}/v1/calendars/{calendar}/events",
-            server.base_url()
-        ))
-        .bearer_auth(token.access_token.expose())
-        .json(&json!({"event_id": "x", "start": "2026-11-25T09:00:00Z", "end": 42}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(raw.status(), 422);
-    let body: types::Error = raw.json().await.unwrap();
+    let answer = raw(
+        &server,
+        reqwest::Method::POST,
+        &format!("/v1/calendars/{calendar}/events"),
+        &access_token(&cronofy).await,
+        Some(json!({"event_id": "x", "start": "2026-11-25T09:00:00Z", "end": 42})),
+    )
+    .await;
+    let summary = first_error(answer, "summary");
+    assert_eq!(summary.key.as_deref(), Some("errors.required"));
     assert_eq!(
-        body.errors["summary"][0].key.as_deref(),
-        Some("errors.required")
-    );
-    assert_eq!(
-        body.errors["summary"][0].description.as_deref(),
+        summary.description.as_deref(),
         Some("summary must be specified")
     );
 
@@ -70,10 +61,10 @@ async fn a_422_comes_back_typed_with_its_per_field_errors() {
     let refused = fields(cronofy.query_availability().body(query).send().await);
     assert_eq!(
         refused,
-        [(
-            "participants.0.required".to_string(),
-            "required is more than the number of members".to_string()
-        )]
+        pairs(&[(
+            "participants.0.required",
+            "required is more than the number of members"
+        )])
     );
 }
 
@@ -94,9 +85,7 @@ async fn an_unknown_page_token_is_a_404() {
 
 #[tokio::test]
 async fn a_batch_of_sixty_entries_goes_out_as_two_requests_with_results_in_order() {
-    let server = sandbox().start().await.unwrap();
-    let cronofy = signed_in(&server, ALICE).await;
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let (server, cronofy, calendar) = alice_signed_in().await;
     let mut entries: Vec<types::BatchEntry> = (0..60)
         .map(|i| {
             let ev = event(
@@ -126,14 +115,7 @@ async fn a_batch_of_sixty_entries_goes_out_as_two_requests_with_results_in_order
         Some("errors.required")
     );
 
-    let stored = cronofy
-        .read_events()
-        .tzid("Etc/UTC")
-        .only_managed(true)
-        .stream()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap();
+    let stored = managed_events(&cronofy).await;
     // 60 upserts, minus the refused one, minus the deleted one, minus the
     // one entry 57 replaced.
     assert_eq!(stored.len(), 57);
@@ -158,18 +140,8 @@ async fn a_rate_limited_call_waits_for_retry_after_and_then_succeeds() {
             Box::pin(async {})
         })
     };
-    let cronofy = Client::builder()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .base_url(server.base_url())
-        .sleep(sleep)
-        .build()
-        .unwrap();
-    let code = server.issue_code(ALICE, REDIRECT);
-    cronofy
-        .get_authorization_from_code(&code, REDIRECT)
-        .await
-        .unwrap();
+    let cronofy = app_builder(&server).sleep(sleep).build().unwrap();
+    sign_in(&server, &cronofy, ALICE).await;
     cronofy.list_calendars().send().await.unwrap();
     let before = server.requests();
     let profiles = cronofy.list_profiles().send().await.unwrap().into_inner();
@@ -187,19 +159,12 @@ async fn a_retry_after_beyond_the_wait_budget_ends_as_rate_limited() {
         .await
         .unwrap();
     let waits = Waits::default();
-    let cronofy = Client::builder()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .base_url(server.base_url())
+    let cronofy = app_builder(&server)
         .sleep(waits.sleep())
         .retry(RetryPolicy::standard().max_wait(Duration::from_secs(60)))
         .build()
         .unwrap();
-    let code = server.issue_code(ALICE, REDIRECT);
-    cronofy
-        .get_authorization_from_code(&code, REDIRECT)
-        .await
-        .unwrap();
+    sign_in(&server, &cronofy, ALICE).await;
     let err = cronofy.list_calendars().send().await.unwrap_err();
     match err {
         Error::RateLimited { retry_after, .. } => {
@@ -232,11 +197,7 @@ async fn an_application_calendar_keeps_its_id_and_gets_fresh_tokens() {
 async fn injected_faults_are_a_503_retried_and_a_cut_body_fetched_again() {
     let server = sandbox().start().await.unwrap();
     let (cronofy, waits) = client(&server, MemoryTokenStore::new());
-    let code = server.issue_code(ALICE, REDIRECT);
-    cronofy
-        .get_authorization_from_code(&code, REDIRECT)
-        .await
-        .unwrap();
+    sign_in(&server, &cronofy, ALICE).await;
     let faults = server.faults();
     faults.inject(
         Some("list_calendars"),

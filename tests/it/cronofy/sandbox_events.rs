@@ -2,6 +2,21 @@
 //! managed and deleted events, elevated permissions, free busy.
 use super::sandbox_support::*;
 
+/// Every event of `client`'s calendars from `from` to `to` (dates, read in
+/// `Etc/UTC`), managed ones included.
+async fn events_between(client: &Client, from: &str, to: &str) -> Vec<types::Event> {
+    client
+        .read_events()
+        .tzid("Etc/UTC")
+        .from(date(from))
+        .to(date(to))
+        .include_managed(true)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
 // ------------------------------------------------------------------ calendars and events
 
 #[tokio::test]
@@ -52,9 +67,7 @@ async fn calendars_are_listed_and_created_once_per_name() {
 
 #[tokio::test]
 async fn a_recurring_event_reads_back_as_recurring_until_its_rules_are_removed() {
-    let server = sandbox().start().await.unwrap();
-    let alice = signed_in(&server, ALICE).await;
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let (_server, alice, calendar) = alice_signed_in().await;
     let mut event = event(
         "weekly-sync",
         "Weekly sync",
@@ -64,26 +77,11 @@ async fn a_recurring_event_reads_back_as_recurring_until_its_rules_are_removed()
     event.recurrence = Some(typed(json!({
         "rules": [{"frequency": "weekly", "by_day": ["tuesday", "thursday"]}]
     })));
-    alice
-        .upsert_event()
-        .calendar_id(&calendar)
-        .body(event.clone())
-        .send()
-        .await
-        .unwrap();
+    upsert(&alice, &calendar, event.clone()).await;
     let read = |alice: &Client| {
         let alice = alice.clone();
         async move {
-            let events = alice
-                .read_events()
-                .tzid("Etc/UTC")
-                .from(date("2026-11-23"))
-                .to(date("2026-11-30"))
-                .include_managed(true)
-                .stream()
-                .try_collect::<Vec<_>>()
-                .await
-                .unwrap();
+            let events = events_between(&alice, "2026-11-23", "2026-11-30").await;
             let e = events
                 .into_iter()
                 .find(|e| e.event_id.as_deref() == Some("weekly-sync"))
@@ -109,28 +107,20 @@ async fn a_recurring_event_reads_back_as_recurring_until_its_rules_are_removed()
                 .send()
                 .await
         ),
-        [(
-            "recurrence.rules.0.by_day".to_string(),
-            "by_day is only valid in a weekly rule".to_string()
-        )]
+        pairs(&[(
+            "recurrence.rules.0.by_day",
+            "by_day is only valid in a weekly rule"
+        )])
     );
 
     event.recurrence = Some(types::EventRecurrence { rules: vec![] });
-    alice
-        .upsert_event()
-        .calendar_id(&calendar)
-        .body(event.clone())
-        .send()
-        .await
-        .unwrap();
+    upsert(&alice, &calendar, event.clone()).await;
     assert_eq!(read(&alice).await, (Some(false), false));
 }
 
 #[tokio::test]
 async fn sixty_upserted_events_come_back_over_three_pages_of_twenty_five() {
-    let server = sandbox().start().await.unwrap();
-    let cronofy = signed_in(&server, ALICE).await;
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let (server, cronofy, calendar) = alice_signed_in().await;
     let start = utc("2026-11-24T08:00:00Z");
     for i in 0..60 {
         let s = start + chrono::Duration::minutes(30 * i);
@@ -141,13 +131,7 @@ async fn sixty_upserted_events_come_back_over_three_pages_of_twenty_five() {
             &s.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             &e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         );
-        cronofy
-            .upsert_event()
-            .calendar_id(&calendar)
-            .body(ev.clone())
-            .send()
-            .await
-            .unwrap();
+        upsert(&cronofy, &calendar, ev).await;
     }
 
     let before = server.requests();
@@ -210,9 +194,7 @@ async fn sixty_upserted_events_come_back_over_three_pages_of_twenty_five() {
 
 #[tokio::test]
 async fn only_managed_and_include_deleted_show_what_was_deleted() {
-    let server = sandbox().start().await.unwrap();
-    let cronofy = signed_in(&server, ALICE).await;
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let (server, cronofy, calendar) = alice_signed_in().await;
     let external = server
         .add_event(
             &calendar,
@@ -225,13 +207,7 @@ async fn only_managed_and_include_deleted_show_what_was_deleted() {
         ("keep", "2026-11-25T11:00:00Z", "2026-11-25T12:00:00Z"),
         ("drop", "2026-11-25T13:00:00Z", "2026-11-25T14:00:00Z"),
     ] {
-        cronofy
-            .upsert_event()
-            .calendar_id(&calendar)
-            .body(event(id, id, s, e).clone())
-            .send()
-            .await
-            .unwrap();
+        upsert(&cronofy, &calendar, event(id, id, s, e)).await;
     }
     cronofy
         .delete_event()
@@ -250,24 +226,9 @@ async fn only_managed_and_include_deleted_show_what_was_deleted() {
             .map(|e| (e.event_id, e.deleted.unwrap_or(false)))
             .collect()
     };
-    let managed = cronofy
-        .read_events()
-        .tzid("Etc/UTC")
-        .only_managed(true)
-        .stream()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap();
+    let managed = managed_events(&cronofy).await;
     assert_eq!(ids(managed), [(Some("keep".to_string()), false)]);
-    let with_deleted = cronofy
-        .read_events()
-        .tzid("Etc/UTC")
-        .only_managed(true)
-        .include_deleted(true)
-        .stream()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap();
+    let with_deleted = managed_events_and_deleted(&cronofy).await;
     assert_eq!(
         ids(with_deleted),
         [
@@ -275,16 +236,7 @@ async fn only_managed_and_include_deleted_show_what_was_deleted() {
             (Some("drop".to_string()), true)
         ]
     );
-    let everything = cronofy
-        .read_events()
-        .tzid("Etc/UTC")
-        .from(date("2026-11-25"))
-        .to(date("2026-11-26"))
-        .include_managed(true)
-        .stream()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap();
+    let everything = events_between(&cronofy, "2026-11-25", "2026-11-26").await;
     assert_eq!(everything.len(), 2);
     assert_eq!(everything[0].event_uid.as_deref(), Some(external.as_str()));
     assert_eq!(everything[0].event_id, None);
@@ -301,17 +253,7 @@ async fn only_managed_and_include_deleted_show_what_was_deleted() {
         .expect_err("sandbox permission level");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
     // A managed event's uid is not an external uid.
-    let keep_uid = cronofy
-        .read_events()
-        .tzid("Etc/UTC")
-        .only_managed(true)
-        .stream()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap()[0]
-        .event_uid
-        .clone()
-        .unwrap();
+    let keep_uid = managed_events(&cronofy).await[0].event_uid.clone().unwrap();
     let refused = fields(
         cronofy
             .delete_event()
@@ -334,25 +276,14 @@ async fn only_managed_and_include_deleted_show_what_was_deleted() {
         .send()
         .await
         .unwrap();
-    let left = cronofy
-        .read_events()
-        .tzid("Etc/UTC")
-        .from(date("2026-11-25"))
-        .to(date("2026-11-26"))
-        .include_managed(true)
-        .stream()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap();
+    let left = events_between(&cronofy, "2026-11-25", "2026-11-26").await;
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].summary.as_deref(), Some("Dentist"));
 }
 
 #[tokio::test]
 async fn elevated_permissions_let_the_application_edit_external_events() {
-    let server = sandbox().start().await.unwrap();
-    let cronofy = signed_in(&server, ALICE).await;
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let (server, cronofy, calendar) = alice_signed_in().await;
     let uid = server
         .add_event(
             &calendar,
@@ -375,23 +306,13 @@ async fn elevated_permissions_let_the_application_edit_external_events() {
         .unwrap()
         .into_inner();
     let url = request.permissions_request.url.unwrap();
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let answer = browser.get(&url).send().await.unwrap();
+    let answer = browser().get(&url).send().await.unwrap();
     assert_eq!(answer.status(), 302);
     assert_eq!(answer.headers()["location"], REDIRECT);
 
     let update: types::ExternalEventUpdate =
         typed(json!({"event_uid": uid, "summary": "Daily standup"}));
-    cronofy
-        .upsert_event()
-        .calendar_id(&calendar)
-        .body(update.clone())
-        .send()
-        .await
-        .unwrap();
+    upsert(&cronofy, &calendar, update).await;
     cronofy
         .change_participation_status()
         .calendar_id(&calendar)
@@ -430,9 +351,7 @@ async fn elevated_permissions_let_the_application_edit_external_events() {
 
 #[tokio::test]
 async fn free_busy_shows_busy_and_tentative_blocks_and_free_ones_when_asked() {
-    let server = sandbox().start().await.unwrap();
-    let cronofy = signed_in(&server, ALICE).await;
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let (server, cronofy, calendar) = alice_signed_in().await;
     let busy = server
         .add_event(
             &calendar,
@@ -466,13 +385,7 @@ async fn free_busy_shows_busy_and_tentative_blocks_and_free_ones_when_asked() {
         "end": "2026-11-25T13:00:00Z",
         "transparency": "transparent",
     }));
-    cronofy
-        .upsert_event()
-        .calendar_id(&calendar)
-        .body(free.clone())
-        .send()
-        .await
-        .unwrap();
+    upsert(&cronofy, &calendar, free).await;
 
     let blocks = cronofy
         .read_free_busy()
@@ -533,22 +446,10 @@ async fn free_busy_shows_busy_and_tentative_blocks_and_free_ones_when_asked() {
 
 #[tokio::test]
 async fn delete_event_answers_the_userinfo_only_when_asked() {
-    let server = sandbox().start().await.unwrap();
-    let cronofy = signed_in(&server, ALICE).await;
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let (_server, cronofy, calendar) = alice_signed_in().await;
     for id in ["quiet", "told"] {
-        cronofy
-            .upsert_event()
-            .calendar_id(&calendar)
-            .body(event(
-                id,
-                id,
-                "2026-11-25T09:00:00Z",
-                "2026-11-25T10:00:00Z",
-            ))
-            .send()
-            .await
-            .unwrap();
+        let ev = event(id, id, "2026-11-25T09:00:00Z", "2026-11-25T10:00:00Z");
+        upsert(&cronofy, &calendar, ev).await;
     }
     let delete = |id: &str, include_userinfo| {
         cronofy
@@ -576,15 +477,7 @@ async fn delete_event_answers_the_userinfo_only_when_asked() {
     let profiles = userinfo.cronofy_data.unwrap().profiles;
     assert_eq!(profiles[0].profile_calendars[0].calendar_id, calendar);
 
-    let deleted: Vec<types::Event> = cronofy
-        .read_events()
-        .tzid("Etc/UTC")
-        .only_managed(true)
-        .include_deleted(true)
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let deleted = managed_events_and_deleted(&cronofy).await;
     assert!(
         deleted.iter().all(|e| e.deleted == Some(true)),
         "{deleted:?}"
@@ -593,10 +486,8 @@ async fn delete_event_answers_the_userinfo_only_when_asked() {
 
 #[tokio::test]
 async fn attendees_are_invited_and_rejected_and_the_key_remove_is_not_read() {
-    let server = sandbox().start().await.unwrap();
-    let cronofy = signed_in(&server, ALICE).await;
-    let access = cronofy.token().await.unwrap().unwrap().access_token;
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let (server, cronofy, calendar) = alice_signed_in().await;
+    let access = access_token(&cronofy).await;
     let meeting = |attendees: Value| -> types::EventUpsert {
         typed(
             json!({"event_id": "m", "summary": "Meeting", "start": "2026-11-25T09:00:00Z",
@@ -611,14 +502,7 @@ async fn attendees_are_invited_and_rejected_and_the_key_remove_is_not_read() {
             .send()
     };
     let emails = || async {
-        let events: Vec<types::Event> = cronofy
-            .read_events()
-            .tzid("Etc/UTC")
-            .only_managed(true)
-            .stream()
-            .try_collect()
-            .await
-            .unwrap();
+        let events = managed_events(&cronofy).await;
         events[0]
             .attendees
             .iter()
@@ -636,14 +520,17 @@ async fn attendees_are_invited_and_rejected_and_the_key_remove_is_not_read() {
         .unwrap();
     assert_eq!(emails().await, ["carol@example.com"]);
     // cronofy-csharp's `remove` is no key of the docs: not read.
-    let answer = reqwest::Client::new()
-        .post(format!("{}/v1/calendars/{calendar}/events", server.base_url()))
-        .bearer_auth(access.expose())
-        .json(&json!({"event_id": "m", "summary": "Meeting", "start": "2026-11-25T09:00:00Z",
-            "end": "2026-11-25T10:00:00Z", "attendees": {"remove": [{"email": "carol@example.com"}]}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 202);
+    let removal = json!({"event_id": "m", "summary": "Meeting", "start": "2026-11-25T09:00:00Z",
+        "end": "2026-11-25T10:00:00Z", "attendees": {"remove": [{"email": "carol@example.com"}]}});
+    let events = format!("/v1/calendars/{calendar}/events");
+    let answer = raw(
+        &server,
+        reqwest::Method::POST,
+        &events,
+        &access,
+        Some(removal),
+    )
+    .await;
+    assert_eq!(answer.0, 202);
     assert_eq!(emails().await, ["carol@example.com"]);
 }

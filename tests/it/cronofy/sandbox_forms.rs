@@ -25,24 +25,15 @@ async fn form(
         .send()
         .await
         .unwrap();
-    let status = answer.status().as_u16();
-    let bytes = answer.bytes().await.unwrap();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    (status, body)
+    status_and_json(answer).await
 }
 
 #[tokio::test]
 async fn events_and_channels_can_be_written_form_encoded() {
     use reqwest::Method;
-    let server = sandbox().start().await.unwrap();
-    let cronofy = signed_in(&server, ALICE).await;
-    let access = cronofy.token().await.unwrap().unwrap().access_token;
-    let access = access.expose();
-    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    let (server, cronofy, calendar) = alice_signed_in().await;
+    let access = access_token(&cronofy).await;
+    let access = access.as_str();
     let events = format!("/v1/calendars/{calendar}/events");
     let answer = form(
         &server,
@@ -63,14 +54,7 @@ async fn events_and_channels_can_be_written_form_encoded() {
     )
     .await;
     assert_eq!(answer.0, 202, "{}", answer.1);
-    let read: Vec<types::Event> = cronofy
-        .read_events()
-        .tzid("Etc/UTC")
-        .only_managed(true)
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let read = managed_events(&cronofy).await;
     assert_eq!(read.len(), 1);
     assert_eq!(read[0].summary.as_deref(), Some("Made in a form"));
     assert_eq!(read[0].event_private, Some(true));
@@ -220,16 +204,14 @@ async fn numbers_and_lists_of_objects_read_as_their_json_twin() {
     )
     .await;
     assert_eq!(status, 200, "{by_form}");
-    let by_json: Value = reqwest::Client::new()
-        .post(format!("{}/v1/availability", server.base_url()))
-        .bearer_auth(CLIENT_SECRET)
-        .json(&json_query)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, by_json) = raw(
+        &server,
+        Method::POST,
+        "/v1/availability",
+        CLIENT_SECRET,
+        Some(json_query),
+    )
+    .await;
     assert_eq!(by_form, by_json);
     assert_eq!(
         by_form["available_periods"].as_array().unwrap().len(),

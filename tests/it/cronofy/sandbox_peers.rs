@@ -24,9 +24,19 @@ async fn with_events() -> (Cronofy, String, String) {
             )
             .unwrap();
     }
-    let cronofy = signed_in(&server, ALICE).await;
-    let token = cronofy.token().await.unwrap().unwrap();
-    (server, calendar, token.access_token.expose().to_string())
+    let access = access_token(&signed_in(&server, ALICE).await).await;
+    (server, calendar, access)
+}
+
+/// Sends `request`; its JSON answer, which must be a success.
+async fn ok_json(request: reqwest::RequestBuilder) -> Value {
+    let answer = request.send().await.unwrap().error_for_status().unwrap();
+    answer.json().await.unwrap()
+}
+
+/// Sends `request`; the first error its answer, a 422, has for `field`.
+async fn refusal(request: reqwest::RequestBuilder, field: &str) -> types::FieldError {
+    first_error(status_and_json(request.send().await.unwrap()).await, field)
 }
 
 #[tokio::test]
@@ -34,61 +44,43 @@ async fn pythons_true_and_false_are_booleans_and_a_get_body_of_braces_is_ignored
     let (server, _, access) = with_events().await;
     let http = reqwest::Client::new();
     // What pycronofy's read_events() sends: every flag, Python-spelt, and `{}`.
-    let first: Value = http
-        .get(format!("{}/v1/events", server.base_url()))
-        .bearer_auth(&access)
-        .query(&[
-            ("tzid", "Etc/UTC"),
-            ("from", "2026-11-23"),
-            ("to", "2026-11-24"),
-            ("only_managed", "False"),
-            ("include_managed", "True"),
-            ("include_deleted", "False"),
-            ("include_moved", "False"),
-            ("include_geo", "False"),
-            ("localized_times", "False"),
-        ])
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events = format!("{}/v1/events", server.base_url());
+    let first = ok_json(
+        http.get(&events)
+            .bearer_auth(&access)
+            .query(&[
+                ("tzid", "Etc/UTC"),
+                ("from", "2026-11-23"),
+                ("to", "2026-11-24"),
+                ("only_managed", "False"),
+                ("include_managed", "True"),
+                ("include_deleted", "False"),
+                ("include_moved", "False"),
+                ("include_geo", "False"),
+                ("localized_times", "False"),
+            ])
+            .json(&json!({})),
+    )
+    .await;
     assert_eq!(first["events"].as_array().unwrap().len(), 25);
     assert_eq!(first["pages"]["total"], 2);
     // cronofy-node follows next_page with the caller's options as a query.
     let next = first["pages"]["next_page"].as_str().unwrap();
     assert!(next.starts_with(&format!("{}/v1/events/pages/", server.base_url())));
-    let second: Value = http
-        .get(format!(
-            "{next}?from=2026-11-23&to=2026-11-24&tzid=Etc%2FUTC"
-        ))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = format!("{next}?from=2026-11-23&to=2026-11-24&tzid=Etc%2FUTC");
+    let second = ok_json(http.get(again).bearer_auth(&access)).await;
     assert_eq!(second["events"].as_array().unwrap().len(), 5);
     assert_eq!(second["pages"], json!({"current": 2, "total": 2}));
     // Neither spelling of a boolean: a 422 naming the parameter.
-    let refused = http
-        .get(format!("{}/v1/events", server.base_url()))
+    let neither = http
+        .get(&events)
         .bearer_auth(&access)
-        .query(&[("tzid", "Etc/UTC"), ("include_deleted", "yes")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 422);
-    let body: types::Error = refused.json().await.unwrap();
+        .query(&[("tzid", "Etc/UTC"), ("include_deleted", "yes")]);
     assert_eq!(
-        body.errors["include_deleted"][0].description.as_deref(),
+        refusal(neither, "include_deleted")
+            .await
+            .description
+            .as_deref(),
         Some("include_deleted must be true or false")
     );
 }
@@ -108,36 +100,21 @@ async fn free_busy_reads_pythons_true_and_false_as_booleans() {
                 ("include_managed", "True"),
                 ("localized_times", localized),
             ])
-            .send()
     };
-    let plain: Value = read("False")
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let plain = ok_json(read("False")).await;
     assert_eq!(plain["free_busy"].as_array().unwrap().len(), 25);
     assert_eq!(plain["free_busy"][0]["start"], "2026-11-23T08:00:00Z");
     // `True` is read as true, not merely accepted: times come localized.
-    let localized: Value = read("True")
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let localized = ok_json(read("True")).await;
     assert_eq!(
         localized["free_busy"][0]["start"],
         json!({"time": "2026-11-23T08:00:00+00:00", "tzid": "Etc/UTC"})
     );
-    let refused = read("maybe").await.unwrap();
-    assert_eq!(refused.status(), 422);
-    let body: types::Error = refused.json().await.unwrap();
     assert_eq!(
-        body.errors["localized_times"][0].description.as_deref(),
+        refusal(read("maybe"), "localized_times")
+            .await
+            .description
+            .as_deref(),
         Some("localized_times must be true or false")
     );
 }
@@ -146,32 +123,21 @@ async fn free_busy_reads_pythons_true_and_false_as_booleans() {
 async fn a_form_encoded_refresh_is_a_refresh() {
     let (server, _, _) = with_events().await;
     let cronofy = signed_in(&server, BOB).await;
-    let refresh = cronofy
-        .token()
-        .await
-        .unwrap()
-        .unwrap()
-        .refresh_token
-        .unwrap();
-    let answer: Value = reqwest::Client::new()
-        .post(format!("{}/oauth/token", server.base_url()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(
-            url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("client_id", CLIENT_ID)
-                .append_pair("client_secret", CLIENT_SECRET)
-                .append_pair("grant_type", "refresh_token")
-                .append_pair("refresh_token", refresh.expose())
-                .finish(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refresh = refresh_token(&cronofy).await;
+    let answer = ok_json(
+        reqwest::Client::new()
+            .post(format!("{}/oauth/token", server.base_url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("client_id", CLIENT_ID)
+                    .append_pair("client_secret", CLIENT_SECRET)
+                    .append_pair("grant_type", "refresh_token")
+                    .append_pair("refresh_token", refresh.expose())
+                    .finish(),
+            ),
+    )
+    .await;
     assert_eq!(answer["token_type"], "bearer");
     assert_ne!(answer["refresh_token"], refresh.expose(), "rotated");
     assert_eq!(server.refreshes(), 1);
@@ -185,13 +151,7 @@ async fn delete_all_in_the_query_deletes_every_managed_event() {
         ("m-1", "2026-11-25T09:00:00Z", "2026-11-25T10:00:00Z"),
         ("m-2", "2026-11-25T10:00:00Z", "2026-11-25T11:00:00Z"),
     ] {
-        cronofy
-            .upsert_event()
-            .calendar_id(&calendar)
-            .body(event(id, id, start, end))
-            .send()
-            .await
-            .unwrap();
+        upsert(&cronofy, &calendar, event(id, id, start, end)).await;
     }
     // pycronofy's delete_all_events(): the flag as a query parameter, `{}` as the body.
     let deleted = reqwest::Client::new()
@@ -202,15 +162,7 @@ async fn delete_all_in_the_query_deletes_every_managed_event() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), 202);
-    let events: Vec<types::Event> = cronofy
-        .read_events()
-        .tzid("Etc/UTC")
-        .only_managed(true)
-        .include_deleted(true)
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let events = managed_events_and_deleted(&cronofy).await;
     assert_eq!(
         events
             .iter()

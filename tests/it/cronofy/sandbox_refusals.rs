@@ -6,32 +6,6 @@
 //! one. Each is Cronofy's 422 naming the field.
 use super::sandbox_support::*;
 
-/// Sends `method path` with `bearer` and a JSON `body` (if any); the status
-/// and the JSON answer (`null` when there is none).
-async fn raw(
-    server: &Cronofy,
-    method: reqwest::Method,
-    path: &str,
-    bearer: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", server.base_url()))
-        .bearer_auth(bearer);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let answer = request.send().await.unwrap();
-    let status = answer.status().as_u16();
-    let bytes = answer.bytes().await.unwrap();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    (status, body)
-}
-
 /// The `errors` keys of a 422 answer.
 #[track_caller]
 fn refused(answer: (u16, Value)) -> Vec<String> {
@@ -44,21 +18,30 @@ fn refused(answer: (u16, Value)) -> Vec<String> {
         .collect()
 }
 
-/// Alice's access token on a started sandbox, and her primary calendar.
-async fn alice(server: &Cronofy) -> (String, String) {
-    let cronofy = signed_in(server, ALICE).await;
-    let token = cronofy.token().await.unwrap().unwrap();
-    (
-        token.access_token.expose().to_string(),
-        server.primary_calendar_id(ALICE).unwrap(),
+/// POSTs the JSON `body` to `path` as the application (with the client
+/// secret); the status and the JSON answer.
+async fn post_as_app(server: &Cronofy, path: &str, body: Value) -> (u16, Value) {
+    raw(
+        server,
+        reqwest::Method::POST,
+        path,
+        CLIENT_SECRET,
+        Some(body),
     )
+    .await
+}
+
+/// A started sandbox, Alice's access token, and her primary calendar.
+async fn alice() -> (Cronofy, String, String) {
+    let (server, cronofy, calendar) = alice_signed_in().await;
+    let access = access_token(&cronofy).await;
+    (server, access, calendar)
 }
 
 #[tokio::test]
 async fn times_with_milliseconds_are_refused_and_a_zero_fraction_is_a_whole_second() {
     use reqwest::Method;
-    let server = sandbox().start().await.unwrap();
-    let (access, calendar) = alice(&server).await;
+    let (server, access, calendar) = alice().await;
     let events = format!("/v1/calendars/{calendar}/events");
     let event = |start: &str| json!({"event_id": "ms", "summary": "Milliseconds", "start": start, "end": "2026-11-25T10:00:00Z"});
     for start in ["2026-11-25T09:00:00.500Z", "2026-11-25T09:00:00.001Z"] {
@@ -85,28 +68,14 @@ async fn times_with_milliseconds_are_refused_and_a_zero_fraction_is_a_whole_seco
     assert_eq!(raw(&server, Method::GET, query, &access, None).await.0, 200);
     let bookable = json!({"bookable_event_id": "b1", "start": "2026-11-25T09:00:00.100Z",
         "end": "2026-11-25T10:00:00Z", "status": "confirmed", "registration": {"capacity": 2}});
-    let answer = raw(
-        &server,
-        Method::POST,
-        "/v1/bookable_events",
-        CLIENT_SECRET,
-        Some(bookable),
-    )
-    .await;
+    let answer = post_as_app(&server, "/v1/bookable_events", bookable).await;
     assert_eq!(refused(answer), ["start"]);
     let availability = json!({
         "participants": [{"members": [{"sub": ALICE}], "required": "all"}],
         "required_duration": {"minutes": 30},
         "query_periods": [{"start": "2026-11-25T09:00:00.750Z", "end": "2026-11-25T17:00:00Z"}],
     });
-    let answer = raw(
-        &server,
-        Method::POST,
-        "/v1/availability",
-        CLIENT_SECRET,
-        Some(availability),
-    )
-    .await;
+    let answer = post_as_app(&server, "/v1/availability", availability).await;
     assert_eq!(refused(answer), ["query_periods.0.start"]);
 
     // `.000Z` is accepted, and read back as the whole second it is.
@@ -133,15 +102,7 @@ async fn bookable_events_refuse_capacities_and_ids_out_of_bounds() {
         json!({"bookable_event_id": id, "start": "2026-11-25T09:00:00Z",
             "end": "2026-11-25T10:00:00Z", "status": "confirmed", "registration": {"capacity": capacity}})
     };
-    let post = |body: Value| {
-        raw(
-            &server,
-            Method::POST,
-            "/v1/bookable_events",
-            CLIENT_SECRET,
-            Some(body),
-        )
-    };
+    let post = |body: Value| post_as_app(&server, "/v1/bookable_events", body);
     for capacity in [json!(0), json!(257)] {
         let answer = post(create("b1", capacity)).await;
         assert_eq!(
@@ -170,30 +131,24 @@ async fn bookable_events_refuse_capacities_and_ids_out_of_bounds() {
     .await;
     assert_eq!(refused(get), ["bookable_event_id"]);
     let registrations = "/v1/bookable_events/b1/registrations";
-    let answer = raw(
+    let answer = post_as_app(
         &server,
-        Method::POST,
         registrations,
-        CLIENT_SECRET,
-        Some(json!({"registration_id": "r 1", "status": "accepted"})),
+        json!({"registration_id": "r 1", "status": "accepted"}),
     )
     .await;
     assert_eq!(refused(answer), ["registration_id"]);
-    let answer = raw(
+    let answer = post_as_app(
         &server,
-        Method::POST,
         "/v1/bookable_events/b%201/registrations",
-        CLIENT_SECRET,
-        Some(json!({"registration_id": "r1", "status": "accepted"})),
+        json!({"registration_id": "r1", "status": "accepted"}),
     )
     .await;
     assert_eq!(refused(answer), ["bookable_event_id"]);
-    let answer = raw(
+    let answer = post_as_app(
         &server,
-        Method::POST,
         registrations,
-        CLIENT_SECRET,
-        Some(json!({"registration_id": "r-1_A", "status": "accepted"})),
+        json!({"registration_id": "r-1_A", "status": "accepted"}),
     )
     .await;
     assert_eq!(answer.0, 200, "{}", answer.1);
@@ -210,7 +165,6 @@ async fn bookable_events_refuse_capacities_and_ids_out_of_bounds() {
 
 #[tokio::test]
 async fn real_time_scheduling_refuses_attendees_in_its_event() {
-    use reqwest::Method;
     let server = sandbox().start().await.unwrap();
     let calendar = server.primary_calendar_id(ALICE).unwrap();
     let link = |event: Value| {
@@ -227,14 +181,7 @@ async fn real_time_scheduling_refuses_attendees_in_its_event() {
     };
     let with_attendees = json!({"event_id": "rts", "summary": "RTS",
         "attendees": {"invite": [{"email": "bob@example.com"}]}});
-    let answer = raw(
-        &server,
-        Method::POST,
-        "/v1/real_time_scheduling",
-        CLIENT_SECRET,
-        Some(link(with_attendees)),
-    )
-    .await;
+    let answer = post_as_app(&server, "/v1/real_time_scheduling", link(with_attendees)).await;
     assert_eq!(
         answer.1["errors"]["event.attendees"][0]["key"],
         "errors.invalid"
@@ -245,22 +192,14 @@ async fn real_time_scheduling_refuses_attendees_in_its_event() {
         typed(link(json!({"event_id": "rts", "summary": "RTS"})));
     let sent = serde_json::to_value(&typed_request).unwrap();
     assert_eq!(sent["event"], json!({"event_id": "rts", "summary": "RTS"}));
-    let answer = raw(
-        &server,
-        Method::POST,
-        "/v1/real_time_scheduling",
-        CLIENT_SECRET,
-        Some(sent),
-    )
-    .await;
+    let answer = post_as_app(&server, "/v1/real_time_scheduling", sent).await;
     assert_eq!(answer.0, 200, "{}", answer.1);
 }
 
 #[tokio::test]
 async fn availability_rules_refuse_an_empty_list_of_calendar_ids() {
     use reqwest::Method;
-    let server = sandbox().start().await.unwrap();
-    let (access, calendar) = alice(&server).await;
+    let (server, access, calendar) = alice().await;
     let rule = |ids: Value| {
         json!({"availability_rule_id": "work", "tzid": "Europe/London", "calendar_ids": ids,
             "weekly_periods": [{"day": "monday", "start_time": "09:00", "end_time": "17:00"}]})

@@ -122,10 +122,7 @@ async fn a_smart_invite_is_created_replied_to_updated_and_cancelled() {
                 .send()
                 .await
         ),
-        [(
-            "event.end".to_string(),
-            "end must be after start".to_string()
-        )]
+        pairs(&[("event.end", "end must be after start")])
     );
     let mut no_recipient = serde_json::to_value(invite("x")).unwrap();
     no_recipient.as_object_mut().unwrap().remove("recipient");
@@ -136,10 +133,7 @@ async fn a_smart_invite_is_created_replied_to_updated_and_cancelled() {
                 .send()
                 .await
         ),
-        [(
-            "recipient".to_string(),
-            "recipient must be specified".to_string()
-        )]
+        pairs(&[("recipient", "recipient must be specified")])
     );
 }
 
@@ -278,10 +272,7 @@ async fn add_to_calendar_and_real_time_sequencing_check_the_request_and_answer_a
                 .send()
                 .await
         ),
-        [(
-            "event.end".to_string(),
-            "end must be after start".to_string()
-        )]
+        pairs(&[("event.end", "end must be after start")])
     );
     let refused = app
         .add_to_calendar()
@@ -395,14 +386,7 @@ async fn real_time_scheduling_links_are_managed_with_the_client_secret() {
     );
     // The event is now in Alice's calendar.
     let alice = signed_in(&server, ALICE).await;
-    let events = alice
-        .read_events()
-        .tzid("Etc/UTC")
-        .only_managed(true)
-        .stream()
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap();
+    let events = managed_events(&alice).await;
     assert_eq!(events[0].event_id.as_deref(), Some("interview"));
 
     // A second link is disabled with a message.
@@ -428,14 +412,13 @@ async fn real_time_scheduling_links_are_managed_with_the_client_secret() {
     assert_eq!(disabled.status.as_deref(), Some("disabled"));
 
     // An access token is not the client secret: the server refuses it.
-    let token = alice.token().await.unwrap().unwrap();
     let refused = reqwest::Client::new()
         .get(format!(
             "{}/v1/real_time_scheduling/{}",
             server.base_url(),
             second.real_time_scheduling_id
         ))
-        .bearer_auth(token.access_token.expose())
+        .bearer_auth(access_token(&alice).await)
         .send()
         .await
         .unwrap();

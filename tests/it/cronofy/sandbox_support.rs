@@ -13,14 +13,15 @@ pub(super) use futures::TryStreamExt;
 pub(super) use serde_json::{Value, json};
 pub(super) use specbound::cronofy::{Client, prelude::*, types, verify_hmac};
 pub(super) use specbound::runtime::{
-    FileTokenStore, MemoryTokenStore, RetryPolicy, Secret, Sleep, TokenStore,
+    FileTokenStore, MemoryTokenStore, OAuthToken, RetryPolicy, Secret, Sleep, TokenStore,
 };
 pub(super) use specbound::sandbox::cronofy::{Cronofy, CronofyBuilder};
 pub(super) use specbound::{AuthErrorKind, Error};
 pub(super) use wiremock::matchers::{method, path};
 pub(super) use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
-pub(super) use crate::support::Waits;
+pub(super) use super::pairs;
+pub(super) use crate::support::{Waits, assert_auth_error};
 
 pub(super) const ALICE: &str = "acc_5ba21743f408617d1269ea1e";
 pub(super) const BOB: &str = "acc_64b17d868090ea21640c914c";
@@ -40,14 +41,19 @@ pub(super) fn sandbox() -> CronofyBuilder {
         .page_size(25)
 }
 
-/// A client of the application on `server`, with recorded waits.
-pub(super) fn client(server: &Cronofy, store: impl TokenStore + 'static) -> (Client, Waits) {
-    let waits = Waits::default();
-    let client = Client::builder()
+/// A client builder of the application on `server` (API and app hosts).
+pub(super) fn app_builder(server: &Cronofy) -> specbound::cronofy::ClientBuilder {
+    Client::builder()
         .client_id(CLIENT_ID)
         .client_secret(CLIENT_SECRET)
         .base_url(server.base_url())
         .app_url(server.app_url())
+}
+
+/// A client of the application on `server`, with recorded waits.
+pub(super) fn client(server: &Cronofy, store: impl TokenStore + 'static) -> (Client, Waits) {
+    let waits = Waits::default();
+    let client = app_builder(server)
         .token_store(store)
         .sleep(waits.sleep())
         .build()
@@ -55,15 +61,135 @@ pub(super) fn client(server: &Cronofy, store: impl TokenStore + 'static) -> (Cli
     (client, waits)
 }
 
-/// A client holding the tokens of a code `account` granted.
-pub(super) async fn signed_in(server: &Cronofy, account: &str) -> Client {
-    let (client, _) = client(server, MemoryTokenStore::new());
+/// Exchanges a code `account` granted (issued by `server`) for the tokens
+/// `client` then holds.
+pub(super) async fn sign_in(server: &Cronofy, client: &Client, account: &str) -> OAuthToken {
     let code = server.issue_code(account, REDIRECT);
     client
         .get_authorization_from_code(&code, REDIRECT)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A client holding the tokens of a code `account` granted.
+pub(super) async fn signed_in(server: &Cronofy, account: &str) -> Client {
+    let (client, _) = client(server, MemoryTokenStore::new());
+    sign_in(server, &client, account).await;
     client
+}
+
+/// A started sandbox, a client signed in as Alice, and her primary calendar.
+pub(super) async fn alice_signed_in() -> (Cronofy, Client, String) {
+    let server = sandbox().start().await.unwrap();
+    let alice = signed_in(&server, ALICE).await;
+    let calendar = server.primary_calendar_id(ALICE).unwrap();
+    (server, alice, calendar)
+}
+
+/// The access token `client` holds.
+pub(super) async fn access_token(client: &Client) -> String {
+    let token = client.token().await.unwrap().unwrap();
+    token.access_token.expose().to_string()
+}
+
+/// The refresh token `client` holds.
+pub(super) async fn refresh_token(client: &Client) -> Secret {
+    client
+        .token()
+        .await
+        .unwrap()
+        .unwrap()
+        .refresh_token
+        .unwrap()
+}
+
+/// Upserts `event` into `calendar`; the sandbox must accept it.
+pub(super) async fn upsert(
+    client: &Client,
+    calendar: &str,
+    event: impl Into<types::EventUpsertRequest>,
+) {
+    client
+        .upsert_event()
+        .calendar_id(calendar)
+        .body(event.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Every managed event of `client`'s calendars (read in `Etc/UTC`).
+pub(super) async fn managed_events(client: &Client) -> Vec<types::Event> {
+    client
+        .read_events()
+        .tzid("Etc/UTC")
+        .only_managed(true)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+/// Every managed event of `client`'s calendars, deleted ones included.
+pub(super) async fn managed_events_and_deleted(client: &Client) -> Vec<types::Event> {
+    client
+        .read_events()
+        .tzid("Etc/UTC")
+        .only_managed(true)
+        .include_deleted(true)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+/// An HTTP client that does not follow redirects, to see where a page sends
+/// the browser.
+pub(super) fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The status of `answer` and its JSON body (`null` when there is none).
+pub(super) async fn status_and_json(answer: reqwest::Response) -> (u16, Value) {
+    let status = answer.status().as_u16();
+    let bytes = answer.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (status, body)
+}
+
+/// Sends `method path` with `bearer` and a JSON `body` (if any); the status
+/// and the JSON answer (`null` when there is none).
+pub(super) async fn raw(
+    server: &Cronofy,
+    method: reqwest::Method,
+    path: &str,
+    bearer: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.base_url()))
+        .bearer_auth(bearer);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    status_and_json(request.send().await.unwrap()).await
+}
+
+/// The first error that a 422 answer (status and JSON body, as [`raw`]
+/// gives them) has for `field`, read as the typed `Error`.
+#[track_caller]
+pub(super) fn first_error(answer: (u16, Value), field: &str) -> types::FieldError {
+    let (status, body) = answer;
+    assert_eq!(status, 422, "{body}");
+    let body: types::Error = typed(body);
+    body.errors[field][0].clone()
 }
 
 /// A temporary directory, removed when dropped.
@@ -174,6 +300,11 @@ impl Hooks {
     /// The callback URL to give a channel.
     pub(super) fn url(&self) -> String {
         format!("{}/hooks/cronofy", self.server.uri())
+    }
+
+    /// The body of the next notification received, as its typed form.
+    pub(super) async fn next_notification(&mut self) -> types::PushNotification {
+        serde_json::from_slice(&self.next().await.body).unwrap()
     }
 
     /// The next notification received, waiting at most ten seconds.

@@ -6,8 +6,7 @@ use super::*;
 
 #[tokio::test]
 async fn real_time_scheduling_links_are_created_read_and_disabled_with_the_client_secret() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let create = Fixture::load("cronofy/real_time_scheduling_create.json");
     let by_token = example("get_real_time_scheduling_by_token");
     let get = example("get_real_time_scheduling");
@@ -15,41 +14,23 @@ async fn real_time_scheduling_links_are_created_read_and_disabled_with_the_clien
     let id = create.body()["real_time_scheduling"]["real_time_scheduling_id"]
         .as_str()
         .unwrap();
-    with_json(
-        on("POST", "/v1/real_time_scheduling", Some(CLIENT_SECRET)),
-        &with_test_credentials(create.request_body()),
+    let route = format!("/v1/real_time_scheduling/{id}");
+    let secret = Some(CLIENT_SECRET);
+    expect_exchange(
+        &server,
+        on("POST", "/v1/real_time_scheduling", secret),
+        &create,
     )
-    .respond_with(create.response())
-    .expect(1)
-    .mount(&server)
     .await;
-    on("GET", "/v1/real_time_scheduling", Some(CLIENT_SECRET))
+    on("GET", "/v1/real_time_scheduling", secret)
         .and(wiremock::matchers::query_param("token", "sCh3dul1ngT0k3n"))
-        .respond_with(by_token.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(by_token.response(), &server)
         .await;
-    on(
-        "GET",
-        &format!("/v1/real_time_scheduling/{id}"),
-        Some(CLIENT_SECRET),
-    )
-    .respond_with(get.response())
-    .expect(1)
-    .mount(&server)
-    .await;
-    with_json(
-        on(
-            "POST",
-            &format!("/v1/real_time_scheduling/{id}/disable"),
-            Some(CLIENT_SECRET),
-        ),
-        disable.request_body(),
-    )
-    .respond_with(disable.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    on("GET", &route, secret)
+        .answer_once(get.response(), &server)
+        .await;
+    let disable_route = format!("{route}/disable");
+    expect_exchange(&server, on("POST", &disable_route, secret), &disable).await;
 
     let link = cronofy
         .create_real_time_scheduling()
@@ -108,24 +89,18 @@ async fn real_time_scheduling_links_are_created_read_and_disabled_with_the_clien
 #[tokio::test]
 async fn real_time_sequencing_uses_the_client_secret_and_add_to_calendar_sends_credentials_in_the_body()
  {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let sequencing = example("create_real_time_sequencing");
     let add = example("add_to_calendar");
-    with_json(
-        on("POST", "/v1/real_time_sequencing", Some(CLIENT_SECRET)),
-        &with_test_credentials(sequencing.request_body()),
+    let secret = Some(CLIENT_SECRET);
+    expect_exchange(
+        &server,
+        on("POST", "/v1/real_time_sequencing", secret),
+        &sequencing,
     )
-    .respond_with(sequencing.response())
-    .expect(1)
-    .mount(&server)
     .await;
+    expect_exchange(&server, on("POST", "/v1/add_to_calendar", None), &add).await;
     let add_sent = with_test_credentials(add.request_body());
-    with_json(on("POST", "/v1/add_to_calendar", None), &add_sent)
-        .respond_with(add.response())
-        .expect(1)
-        .mount(&server)
-        .await;
 
     let link = cronofy
         .create_real_time_sequencing()
@@ -158,52 +133,24 @@ async fn real_time_sequencing_uses_the_client_secret_and_add_to_calendar_sends_c
 
 #[tokio::test]
 async fn bookable_events_and_their_registrations_use_the_client_secret() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let create = example("create_bookable_event");
     let get = example("get_bookable_event");
     let register = example("upsert_bookable_event_registration");
     let remove = example("delete_bookable_event_registration");
     let id = create.request_body()["bookable_event_id"].as_str().unwrap();
-    with_json(
-        on("POST", "/v1/bookable_events", Some(CLIENT_SECRET)),
-        &with_test_credentials(create.request_body()),
-    )
-    .respond_with(create.response())
-    .expect(1)
-    .mount(&server)
-    .await;
-    on(
-        "GET",
-        &format!("/v1/bookable_events/{id}"),
-        Some(CLIENT_SECRET),
-    )
-    .respond_with(get.response())
-    .expect(1)
-    .mount(&server)
-    .await;
-    with_json(
-        on(
-            "POST",
-            &format!("/v1/bookable_events/{id}/registrations"),
-            Some(CLIENT_SECRET),
-        ),
-        register.request_body(),
-    )
-    .respond_with(register.response())
-    .expect(1)
-    .mount(&server)
-    .await;
-    on(
-        "DELETE",
-        &format!("/v1/bookable_events/{id}/registrations/87326"),
-        Some(CLIENT_SECRET),
-    )
-    .and(wiremock::matchers::body_string(""))
-    .respond_with(remove.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    let bookable = format!("/v1/bookable_events/{id}");
+    let registrations = format!("{bookable}/registrations");
+    let secret = Some(CLIENT_SECRET);
+    expect_exchange(&server, on("POST", "/v1/bookable_events", secret), &create).await;
+    on("GET", &bookable, secret)
+        .answer_once(get.response(), &server)
+        .await;
+    expect_exchange(&server, on("POST", &registrations, secret), &register).await;
+    on("DELETE", &format!("{registrations}/87326"), secret)
+        .and(wiremock::matchers::body_string(""))
+        .answer_once(remove.response(), &server)
+        .await;
 
     let created = cronofy
         .create_bookable_event()
@@ -254,16 +201,13 @@ async fn bookable_events_and_their_registrations_use_the_client_secret() {
 
 #[tokio::test]
 async fn element_tokens_use_the_client_secret() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let fixture = example("create_element_token");
-    with_json(
+    expect_exchange(
+        &server,
         on("POST", "/v1/element_tokens", Some(CLIENT_SECRET)),
-        fixture.request_body(),
+        &fixture,
     )
-    .respond_with(fixture.response())
-    .expect(1)
-    .mount(&server)
     .await;
     let token = cronofy
         .create_element_token()
@@ -294,12 +238,7 @@ async fn an_operation_needing_the_client_secret_without_one_is_an_auth_error_bef
         .send()
         .await
         .unwrap_err();
-    match err {
-        Error::Auth {
-            kind: AuthErrorKind::Missing,
-            reason,
-        } => assert!(reason.contains("client secret"), "{reason}"),
-        other => panic!("{other:?}"),
-    }
-    assert!(server.received_requests().await.unwrap().is_empty());
+    let reason = assert_auth_error(&err, AuthErrorKind::Missing);
+    assert!(reason.contains("client secret"), "{reason}");
+    assert_eq!(request_count(&server).await, 0);
 }

@@ -14,30 +14,30 @@ async fn no_access_token_refresh_token_client_secret_or_code_in_debug_display_or
     let code = "code-1122334455667788aabbccdd";
     let link_token = "lnk-tok-ffeeddccbbaa99887766";
     let secrets = [access, refresh, client_secret, code, link_token];
-    on("POST", "/oauth/token", None)
-        .and(wiremock::matchers::body_partial_json(
-            json!({"grant_type": "authorization_code"}),
+    let grant = |grant_type: &str| {
+        on("POST", "/oauth/token", None).and(wiremock::matchers::body_partial_json(
+            json!({ "grant_type": grant_type }),
         ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "bearer", "access_token": access, "expires_in": 3600,
-            "refresh_token": refresh, "scope": "read_write", "sub": "acc_1"
-        })))
-        .expect(1)
-        .mount(&server)
+    };
+    grant("authorization_code")
+        .answer_once(
+            ResponseTemplate::new(200).set_body_json(json!({
+                "token_type": "bearer", "access_token": access, "expires_in": 3600,
+                "refresh_token": refresh, "scope": "read_write", "sub": "acc_1"
+            })),
+            &server,
+        )
         .await;
     // The access token is refused, and so is the refresh token.
-    on("GET", "/v1/calendars", Some(access))
-        .respond_with(ResponseTemplate::new(401))
-        .expect(1)
-        .mount(&server)
+    let calendars = on("GET", "/v1/calendars", Some(access));
+    calendars
+        .answer_once(ResponseTemplate::new(401), &server)
         .await;
-    on("POST", "/oauth/token", None)
-        .and(wiremock::matchers::body_partial_json(
-            json!({"grant_type": "refresh_token"}),
-        ))
-        .respond_with(Fixture::load("cronofy/oauth_token_error_invalid_grant.json").response())
-        .expect(1)
-        .mount(&server)
+    grant("refresh_token")
+        .answer_once(
+            Fixture::load("cronofy/oauth_token_error_invalid_grant.json").response(),
+            &server,
+        )
         .await;
     let dir = TempDir::new("secrets");
     let file_store = FileTokenStore::new(dir.0.join("token.json"));
@@ -105,9 +105,7 @@ async fn a_401_to_a_call_made_with_the_client_secret_does_not_refresh_the_access
         "/v1/real_time_scheduling/sch_x",
         Some("CLIENT_SECRET"),
     )
-    .respond_with(ResponseTemplate::new(401))
-    .expect(1)
-    .mount(&server)
+    .answer_once(ResponseTemplate::new(401), &server)
     .await;
     Mock::given(method("POST"))
         .and(path("/oauth/token"))

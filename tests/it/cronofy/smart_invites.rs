@@ -5,19 +5,12 @@ use super::*;
 
 #[tokio::test]
 async fn smart_invites_are_upserted_cancelled_and_read_with_the_client_secret() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let upsert = example("upsert_smart_invite");
     let get = example("get_smart_invite");
     let id = upsert.request_body()["smart_invite_id"].as_str().unwrap();
-    with_json(
-        on("POST", "/v1/smart_invites", Some(CLIENT_SECRET)),
-        upsert.request_body(),
-    )
-    .respond_with(upsert.response())
-    .expect(1)
-    .mount(&server)
-    .await;
+    let secret = Some(CLIENT_SECRET);
+    expect_exchange(&server, on("POST", "/v1/smart_invites", secret), &upsert).await;
     let cancel = json!({
         "method": "cancel",
         "smart_invite_id": id,
@@ -25,18 +18,14 @@ async fn smart_invites_are_upserted_cancelled_and_read_with_the_client_secret() 
     });
     let mut cancelled = upsert.body().clone();
     cancelled["recipient"]["status"] = json!("declined");
-    with_json(
-        on("POST", "/v1/smart_invites", Some(CLIENT_SECRET)),
-        &cancel,
-    )
-    .respond_with(ResponseTemplate::new(200).set_body_json(&cancelled))
-    .expect(1)
-    .mount(&server)
-    .await;
-    on("GET", "/v1/smart_invites", Some(CLIENT_SECRET))
-        .respond_with(get.response())
-        .expect(1)
-        .mount(&server)
+    with_json(on("POST", "/v1/smart_invites", secret), &cancel)
+        .answer_once(
+            ResponseTemplate::new(200).set_body_json(&cancelled),
+            &server,
+        )
+        .await;
+    on("GET", "/v1/smart_invites", secret)
+        .answer_once(get.response(), &server)
         .await;
 
     let invite = cronofy

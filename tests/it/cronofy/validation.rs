@@ -6,8 +6,7 @@ use super::*;
 
 #[tokio::test]
 async fn every_local_check_refuses_before_anything_is_sent() {
-    let server = MockServer::start().await;
-    let (cronofy, _) = cronofy(&server);
+    let (server, cronofy) = mock_cronofy().await;
     let event = |changes: Value| -> types::EventUpsert {
         let mut base = Fixture::load("cronofy/events_upsert.json")
             .request_body()
@@ -252,31 +251,19 @@ async fn every_local_check_refuses_before_anything_is_sent() {
         .get_authorization_from_code("CODE", REDIRECT_URI)
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Auth {
-                kind: AuthErrorKind::Missing,
-                ref reason
-            } if reason.contains("client_id and client_secret")
-        ),
-        "{err:?}"
-    );
+    let reason = assert_auth_error(&err, AuthErrorKind::Missing);
+    assert!(reason.contains("client_id and client_secret"), "{err:?}");
     let id_only = Client::builder()
         .client_id(CLIENT_ID)
         .base_url(server.uri())
         .sleep(waits.sleep())
         .build()
         .unwrap();
-    assert!(matches!(
-        id_only
-            .get_authorization_from_code("CODE", REDIRECT_URI)
-            .await,
-        Err(Error::Auth {
-            kind: AuthErrorKind::Missing,
-            ..
-        })
-    ));
+    let err = id_only
+        .get_authorization_from_code("CODE", REDIRECT_URI)
+        .await
+        .unwrap_err();
+    assert_auth_error(&err, AuthErrorKind::Missing);
     assert_invalid(
         cronofy.get_authorization_from_code(" ", REDIRECT_URI).await,
         "code",
@@ -291,16 +278,12 @@ async fn every_local_check_refuses_before_anything_is_sent() {
         cronofy.application_calendar("").await,
         "body.application_calendar_id",
     );
-    assert!(matches!(
-        without_credentials.revoke_stored_token().await,
-        Err(Error::Auth {
-            kind: AuthErrorKind::Missing,
-            ..
-        })
-    ));
+    let err = without_credentials.revoke_stored_token().await.unwrap_err();
+    assert_auth_error(&err, AuthErrorKind::Missing);
 
-    assert!(
-        server.received_requests().await.unwrap().is_empty(),
+    assert_eq!(
+        request_count(&server).await,
+        0,
         "a refused call reached the server"
     );
 }

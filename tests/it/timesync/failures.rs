@@ -7,13 +7,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
-use specbound::timesync::{AuthType, prelude::*, types};
+use specbound::timesync::types::{ActivityCreate, ProjectCreate, UserCreate};
+use specbound::timesync::{AuthType, Client, prelude::*, types};
 use specbound::{AuthErrorKind, Error};
-use wiremock::matchers::{body_json, header, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::{body_json, query_param};
+use wiremock::{MockServer, Request, ResponseTemplate};
 
-use super::{UUID, date, envelope, strings};
-use crate::support::{Fixture, Waits, fresh_token, timesync, timesync_token, timesync_with};
+use super::{AnswerOnce as _, UUID, date, enveloped_post, get, json_post, ok_json, strings};
+use crate::support::{
+    Fixture, Waits, assert_auth_error, fresh_token, received, timesync, timesync_token,
+    timesync_with,
+};
+
+/// Creates the activity `QA` (slug `qa`) as `ts`.
+async fn create_qa(ts: &Client) -> specbound::Result<types::Activity> {
+    let qa = ActivityCreate::new("QA", "qa");
+    let answer = ts.create_activity().body(qa).send().await?;
+    Ok(answer.into_inner())
+}
 
 // ------------------------------------------------------------------ errors
 
@@ -25,15 +36,11 @@ async fn a_401_404_and_500_are_typed_api_errors_and_the_500_is_retried() {
         ("a", "timesync/error_authentication_bad_token.json"),
         ("b", "timesync/error_object_not_found.json"),
     ] {
-        Mock::given(method("GET"))
-            .and(path(format!("/v0/activities/{slug}")))
-            .respond_with(Fixture::load(file).response())
-            .expect(1)
-            .mount(&server)
+        get(&format!("/activities/{slug}"))
+            .answer_once(Fixture::load(file).response(), &server)
             .await;
     }
-    Mock::given(method("GET"))
-        .and(path("/v0/activities/c"))
+    get("/activities/c")
         .respond_with(ResponseTemplate::new(500).set_body_json(json!({
             "status": 500, "error": "Server error", "text": "Unexpected server error."
         })))
@@ -62,7 +69,7 @@ async fn a_401_404_and_500_are_typed_api_errors_and_the_500_is_retried() {
     );
     // A GET answered 500 is sent again (3 attempts, 2 waits).
     assert_eq!(waits.recorded().len(), 2);
-    assert_eq!(server.received_requests().await.unwrap().len(), 5);
+    assert_eq!(received(&server).await.len(), 5);
 }
 
 #[tokio::test]
@@ -70,19 +77,10 @@ async fn a_bad_object_error_names_its_field() {
     let server = MockServer::start().await;
     let (ts, _, _) = timesync(&server);
     let fixture = Fixture::load("timesync/error_bad_object_missing_field.json");
-    Mock::given(method("POST"))
-        .and(path("/v0/activities"))
-        .and(header("content-type", "application/json"))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+    json_post("/activities")
+        .answer_once(fixture.response(), &server)
         .await;
-    let err = ts
-        .create_activity()
-        .body(types::ActivityCreate::new("QA", "qa"))
-        .send()
-        .await
-        .unwrap_err();
+    let err = create_qa(&ts).await.unwrap_err();
     let api = err.api().unwrap();
     assert_eq!(api.code.as_deref(), Some("Bad object"));
     assert_eq!(api.fields.len(), 1);
@@ -95,13 +93,11 @@ async fn malformed_json_is_a_decode_error_naming_the_path() {
     let (ts, _, _) = timesync(&server);
     let mut bad = Fixture::load("timesync/times_list.json").body().clone();
     bad[0]["duration"] = json!("12000");
-    Mock::given(method("GET"))
-        .and(path("/v0/times"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&bad))
+    get("/times")
+        .respond_with(ok_json(&bad))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v0/times/{UUID}")))
+    get(&format!("/times/{UUID}"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_raw(r#"{"duration": 1, "user": "#, "application/json"),
@@ -128,22 +124,14 @@ async fn malformed_json_is_a_decode_error_naming_the_path() {
 async fn an_html_error_page_keeps_its_status_and_text() {
     let server = MockServer::start().await;
     let (ts, _, _) = timesync(&server);
-    Mock::given(method("POST"))
-        .and(path("/v0/activities"))
-        .and(header("content-type", "application/json"))
-        .respond_with(
+    json_post("/activities")
+        .answer_once(
             ResponseTemplate::new(502)
                 .set_body_raw("<html><body>Bad gateway</body></html>", "text/html"),
+            &server,
         )
-        .expect(1)
-        .mount(&server)
         .await;
-    let err = ts
-        .create_activity()
-        .body(types::ActivityCreate::new("QA", "qa"))
-        .send()
-        .await
-        .unwrap_err();
+    let err = create_qa(&ts).await.unwrap_err();
     let api = err.api().unwrap();
     assert_eq!(api.status, 502);
     assert_eq!(api.message, "<html><body>Bad gateway</body></html>");
@@ -153,23 +141,24 @@ async fn an_html_error_page_keeps_its_status_and_text() {
 async fn a_gateways_json_error_keeps_its_status_and_its_429_is_rate_limited() {
     // Not TimeSync's error shape: a proxy's `{"message": ...}`.
     let server = MockServer::start().await;
-    let (ts, _waits, _) = timesync(&server);
-    for (status, route) in [
-        (404u16, "/v0/users/a"),
-        (502, "/v0/users/b"),
-        (503, "/v0/users/c"),
-        (429, "/v0/users/d"),
+    let (ts, waits, _) = timesync(&server);
+    // 404 is final; 502, 503 and 429 are sent three times (the standard
+    // policy), the waits between recorded, not slept.
+    for (status, route, attempts) in [
+        (404u16, "/users/a", 1),
+        (502, "/users/b", 3),
+        (503, "/users/c", 3),
+        (429, "/users/d", 3),
     ] {
-        Mock::given(method("GET"))
-            .and(path(route))
+        get(route)
             .respond_with(
                 ResponseTemplate::new(status)
                     .set_body_json(json!({"message": "no healthy upstream"})),
             )
+            .expect(attempts)
             .mount(&server)
             .await;
     }
-    // (502 and 503 are retried first, waits recorded, not slept.)
     for (status, name) in [(404u16, "a"), (502, "b"), (503, "c")] {
         let err = ts
             .get_user()
@@ -189,6 +178,11 @@ async fn a_gateways_json_error_keeps_its_status_and_its_429_is_rate_limited() {
         .unwrap_err();
     assert!(err.is_rate_limited(), "{err:?}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(
+        waits.recorded().len(),
+        6,
+        "two waits each for 502, 503, 429"
+    );
 }
 
 // ------------------------------------------------------------------ retries
@@ -197,24 +191,23 @@ async fn a_gateways_json_error_keeps_its_status_and_its_429_is_rate_limited() {
 async fn a_503_then_200_succeeds_after_one_retry() {
     let server = MockServer::start().await;
     let (ts, waits, _) = timesync(&server);
-    Mock::given(method("GET"))
-        .and(path("/v0/users"))
+    get("/users")
         .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "2"))
         .up_to_n_times(1)
         .with_priority(1)
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v0/users"))
-        .respond_with(Fixture::load("timesync/users_list.json").response())
-        .expect(1)
-        .mount(&server)
+    get("/users")
+        .answer_once(
+            Fixture::load("timesync/users_list.json").response(),
+            &server,
+        )
         .await;
     let users = ts.list_users().send().await.unwrap().into_inner();
     assert_eq!(users[0].username, "user1");
     assert_eq!(waits.recorded(), [Duration::from_secs(2)]);
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     assert_eq!(
         requests[0].url, requests[1].url,
         "the retry is the same request"
@@ -225,21 +218,15 @@ async fn a_503_then_200_succeeds_after_one_retry() {
 async fn a_post_is_not_retried_after_a_503() {
     let server = MockServer::start().await;
     let (ts, waits, _) = timesync(&server);
-    Mock::given(method("POST"))
-        .and(path("/v0/activities"))
-        .and(header("content-type", "application/json"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({
-            "status": 503, "error": "Service unavailable", "text": "try later"
-        })))
-        .expect(1)
-        .mount(&server)
+    json_post("/activities")
+        .answer_once(
+            ResponseTemplate::new(503).set_body_json(json!({
+                "status": 503, "error": "Service unavailable", "text": "try later"
+            })),
+            &server,
+        )
         .await;
-    let err = ts
-        .create_activity()
-        .body(types::ActivityCreate::new("QA", "qa"))
-        .send()
-        .await
-        .unwrap_err();
+    let err = create_qa(&ts).await.unwrap_err();
     assert_eq!(err.status(), Some(reqwest::StatusCode::SERVICE_UNAVAILABLE));
     assert!(waits.recorded().is_empty());
 }
@@ -255,15 +242,13 @@ async fn a_429_over_the_wait_budget_is_rate_limited_at_once() {
         .retry(specbound::runtime::RetryPolicy::standard().max_wait(Duration::from_secs(30)))
         .build()
         .unwrap();
-    Mock::given(method("GET"))
-        .and(path("/v0/users"))
-        .respond_with(
+    get("/users")
+        .answer_once(
             ResponseTemplate::new(429)
                 .insert_header("retry-after", "93")
                 .set_body_raw("slow down", "text/plain"),
+            &server,
         )
-        .expect(1)
-        .mount(&server)
         .await;
     let err = ts.list_users().send().await.unwrap_err();
     assert!(
@@ -307,25 +292,20 @@ async fn an_expiring_token_is_renewed_with_the_stored_credentials_before_the_cal
     let logins = [short.clone(), new.clone()];
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
-    Mock::given(method("POST"))
-        .and(path("/v0/login"))
-        .and(header("content-type", "application/json"))
+    json_post("/login")
         .and(body_json(
             json!({"auth": {"type": "password", "username": "alice", "password": "pw"}}),
         ))
         .respond_with(move |_: &Request| {
             let i = seen.fetch_add(1, Ordering::SeqCst);
-            ResponseTemplate::new(200).set_body_json(json!({ "token": logins[i.min(1)] }))
+            ok_json(&json!({ "token": logins[i.min(1)] }))
         })
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v0/users"))
+    get("/users")
         .and(query_param("token", new.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .expect(1)
-        .mount(&server)
+        .answer_once(ok_json(&json!([])), &server)
         .await;
     let (ts, _) = timesync_with(&server, Some(&old));
     // The first login answers a token with 20 s left: under the 60 s margin,
@@ -345,48 +325,28 @@ async fn a_401_logs_in_again_once_and_replays_the_request() {
     let answers = [first.clone(), second.clone()];
     let logins = Arc::new(AtomicUsize::new(0));
     let seen = logins.clone();
-    Mock::given(method("POST"))
-        .and(path("/v0/login"))
-        .and(header("content-type", "application/json"))
+    json_post("/login")
         .respond_with(move |_: &Request| {
             let i = seen.fetch_add(1, Ordering::SeqCst);
-            ResponseTemplate::new(200).set_body_json(json!({ "token": answers[i.min(1)] }))
+            ok_json(&json!({ "token": answers[i.min(1)] }))
         })
         .mount(&server)
         .await;
     // The server restarted and forgot the first token.
-    Mock::given(method("POST"))
-        .and(path("/v0/activities"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(envelope(
-            &json!({"name": "QA", "slug": "qa"}),
-            &first,
-        )))
-        .respond_with(Fixture::load("timesync/error_authentication_bad_token.json").response())
-        .expect(1)
-        .mount(&server)
+    let qa = json!({"name": "QA", "slug": "qa"});
+    let bad_token = Fixture::load("timesync/error_authentication_bad_token.json");
+    enveloped_post("/activities", &qa, &first)
+        .answer_once(bad_token.response(), &server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/v0/activities"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(envelope(
-            &json!({"name": "QA", "slug": "qa"}),
-            &second,
-        )))
-        .respond_with(Fixture::load("timesync/activities_create.json").response())
-        .expect(1)
-        .mount(&server)
+    let recorded = Fixture::load("timesync/activities_create.json");
+    enveloped_post("/activities", &qa, &second)
+        .answer_once(recorded.response(), &server)
         .await;
     let (ts, _) = timesync_with(&server, None);
     ts.authenticate("alice", "pw", AuthType::Password)
         .await
         .unwrap();
-    let created = ts
-        .create_activity()
-        .body(types::ActivityCreate::new("QA", "qa"))
-        .send()
-        .await
-        .unwrap();
+    let created = create_qa(&ts).await.unwrap();
     assert_eq!(created.slug.as_deref(), Some("qa"));
     assert_eq!(logins.load(Ordering::SeqCst), 2);
 }
@@ -395,29 +355,18 @@ async fn a_401_logs_in_again_once_and_replays_the_request() {
 async fn a_401_authorization_failure_is_not_replayed_and_does_not_log_in_again() {
     let server = MockServer::start().await;
     let token = fresh_token();
-    Mock::given(method("POST"))
-        .and(path("/v0/login"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "token": token })))
-        .expect(1)
-        .mount(&server)
+    json_post("/login")
+        .answer_once(ok_json(&json!({ "token": token })), &server)
         .await;
     let refused = Fixture::load("timesync/error_authorization_failure.json");
-    Mock::given(method("POST"))
-        .and(path("/v0/activities"))
-        .respond_with(refused.response())
-        .expect(1)
-        .mount(&server)
+    json_post("/activities")
+        .answer_once(refused.response(), &server)
         .await;
     let (ts, _) = timesync_with(&server, None);
     ts.authenticate("alice", "pw", AuthType::Password)
         .await
         .unwrap();
-    let err = ts
-        .create_activity()
-        .body(types::ActivityCreate::new("QA", "qa"))
-        .send()
-        .await
-        .unwrap_err();
+    let err = create_qa(&ts).await.unwrap_err();
     let api = err.api().unwrap();
     assert_eq!(
         (api.status.as_u16(), api.code.as_deref()),
@@ -431,30 +380,12 @@ async fn without_stored_credentials_an_expired_token_is_an_auth_error_before_sen
     let server = MockServer::start().await;
     let (ts, _) = timesync_with(&server, Some(&timesync_token("alice", -1_000)));
     let err = ts.list_times().send().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Auth {
-                kind: AuthErrorKind::Expired,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_auth_error(&err, AuthErrorKind::Expired);
     let (fresh, _) = timesync_with(&server, None);
     let err = fresh.delete_time().uuid(UUID).send().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Auth {
-                kind: AuthErrorKind::Missing,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_auth_error(&err, AuthErrorKind::Missing);
     assert!(err.to_string().contains("call authenticate() first"));
-    assert!(server.received_requests().await.unwrap().is_empty());
+    assert!(received(&server).await.is_empty());
 }
 
 // ------------------------------------------------------------------ local validation
@@ -485,6 +416,9 @@ async fn every_local_rule_refuses_before_anything_is_sent() {
         )
     };
     let create = |t: types::TimeCreate| ts.create_time().body(t).send();
+    let create_project = |p: ProjectCreate| ts.create_project().body(p).send();
+    let create_activity = |a: ActivityCreate| ts.create_activity().body(a).send();
+    let create_user = |u: UserCreate| ts.create_user().body(u).send();
 
     // durations
     assert_invalid("3.5h".parse::<specbound::timesync::Duration>(), "duration");
@@ -538,48 +472,18 @@ async fn every_local_rule_refuses_before_anything_is_sent() {
         "start",
     );
     // required and non-empty fields
-    assert_invalid(
-        ts.create_project()
-            .body(types::ProjectCreate::new("GWM", &[]))
-            .send()
-            .await,
-        "body.object.slugs",
-    );
-    assert_invalid(
-        ts.create_project()
-            .body(types::ProjectCreate::new("", &["gwm"]))
-            .send()
-            .await,
-        "body.object.name",
-    );
-    assert_invalid(
-        ts.create_activity()
-            .body(types::ActivityCreate::new("", "dev"))
-            .send()
-            .await,
-        "body.object.name",
-    );
-    assert_invalid(
-        ts.create_activity()
-            .body(types::ActivityCreate::new("Dev", "Dev"))
-            .send()
-            .await,
-        "body.object.slug",
-    );
-    assert_invalid(
-        ts.create_user()
-            .body(types::UserCreate::new("guyn", ""))
-            .send()
-            .await,
-        "body.object.password",
-    );
-    assert_invalid(
-        ts.create_user()
-            .body(types::UserCreate::new("guy n", "pw"))
-            .send()
-            .await,
-        "body.object.username",
-    );
+    let no_slugs = ProjectCreate::new("GWM", &[]);
+    assert_invalid(create_project(no_slugs).await, "body.object.slugs");
+    let no_name = ProjectCreate::new("", &["gwm"]);
+    assert_invalid(create_project(no_name).await, "body.object.name");
+    let no_name = ActivityCreate::new("", "dev");
+    assert_invalid(create_activity(no_name).await, "body.object.name");
+    let upper_slug = ActivityCreate::new("Dev", "Dev");
+    assert_invalid(create_activity(upper_slug).await, "body.object.slug");
+    let no_password = UserCreate::new("guyn", "");
+    assert_invalid(create_user(no_password).await, "body.object.password");
+    let spaced_name = UserCreate::new("guy n", "pw");
+    assert_invalid(create_user(spaced_name).await, "body.object.username");
     assert_invalid(ts.project_users("").await, "slug");
     assert_invalid(
         ts.authenticate("", "pw", AuthType::Password).await,
@@ -590,7 +494,7 @@ async fn every_local_rule_refuses_before_anything_is_sent() {
         "password",
     );
     assert!(
-        server.received_requests().await.unwrap().is_empty(),
+        received(&server).await.is_empty(),
         "a refused call reached the server"
     );
 }
@@ -616,14 +520,11 @@ async fn no_token_or_password_in_debug_display_errors_or_traces() {
     let server = MockServer::start().await;
     let token = fresh_token();
     let password = "hunter2-is-the-password";
-    Mock::given(method("POST"))
-        .and(path("/v0/login"))
-        .and(header("content-type", "application/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "token": token })))
+    json_post("/login")
+        .respond_with(ok_json(&json!({ "token": token })))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v0/times"))
+    get("/times")
         .respond_with(Fixture::load("timesync/error_authentication_bad_token.json").response())
         .mount(&server)
         .await;

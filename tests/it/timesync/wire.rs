@@ -5,11 +5,16 @@ use futures::TryStreamExt;
 use serde_json::{Value, json};
 use specbound::runtime::Patch;
 use specbound::timesync::{AuthType, prelude::*, types};
-use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::matchers::{body_json, query_param, query_param_is_missing};
+use wiremock::{MockServer, ResponseTemplate};
 
-use super::{UUID, date, envelope, sent_body, sent_query, strings};
-use crate::support::{Fixture, fresh_token, timesync, timesync_with};
+use super::{
+    AnswerOnce as _, UUID, date, delete_with_token, enveloped_post, get, json_post, ok_json,
+    sent_body, strings, update_activity, update_project, update_time, update_user,
+};
+use crate::support::{
+    Fixture, assert_auth_error, fresh_token, received, sent_query, timesync, timesync_with,
+};
 
 // ------------------------------------------------------------------ login
 
@@ -19,27 +24,24 @@ async fn authenticate_posts_the_login_block_and_later_calls_carry_the_token() {
     let login = Fixture::load("timesync/login_password.json");
     // The recorded token expired in 2015; answer the same shape with a live one.
     let token = fresh_token();
-    Mock::given(method("POST"))
-        .and(path("/v0/login"))
-        .and(header("content-type", "application/json"))
+    json_post("/login")
         .and(body_json(login.request_body()))
-        .respond_with(
+        .answer_once(
             ResponseTemplate::new(200)
                 // The reference server sends this JSON as text/html.
                 .set_body_raw(
                     serde_json::to_vec(&json!({ "token": token })).unwrap(),
                     "text/html; charset=utf-8",
                 ),
+            &server,
         )
-        .expect(1)
-        .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v0/users"))
+    get("/users")
         .and(query_param("token", token.as_str()))
-        .respond_with(Fixture::load("timesync/users_list.json").response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(
+            Fixture::load("timesync/users_list.json").response(),
+            &server,
+        )
         .await;
 
     let (ts, _) = timesync_with(&server, None);
@@ -48,7 +50,7 @@ async fn authenticate_posts_the_login_block_and_later_calls_carry_the_token() {
         .unwrap();
     let users = ts.list_users().send().await.unwrap().into_inner();
     assert_eq!(users[0].username, "user1");
-    let requests = server.received_requests().await.unwrap();
+    let requests = received(&server).await;
     assert!(
         requests[0].headers.get("api-version").is_none(),
         "progenitor's api-version header leaked"
@@ -59,15 +61,14 @@ async fn authenticate_posts_the_login_block_and_later_calls_carry_the_token() {
 #[tokio::test]
 async fn ldap_login_sends_type_ldap_and_a_refused_login_is_a_typed_401() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v0/login"))
-        .and(header("content-type", "application/json"))
+    json_post("/login")
         .and(body_json(json!({"auth": {"type": "ldap", "username": "bob", "password": "wrong"}})))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "status": 401, "error": "Authentication failure", "text": "Incorrect username or password"
-        })))
-        .expect(1)
-        .mount(&server)
+        .answer_once(
+            ResponseTemplate::new(401).set_body_json(json!({
+                "status": 401, "error": "Authentication failure", "text": "Incorrect username or password"
+            })),
+            &server,
+        )
         .await;
     let (ts, _) = timesync_with(&server, None);
     let err = ts
@@ -81,13 +82,8 @@ async fn ldap_login_sends_type_ldap_and_a_refused_login_is_a_typed_401() {
     assert_eq!(api.message, "Incorrect username or password");
     assert_eq!(api.body::<types::Error>().unwrap().status, 401);
     assert!(err.is_unauthorized());
-    assert!(matches!(
-        ts.token_expiration_time(),
-        Err(specbound::Error::Auth {
-            kind: specbound::AuthErrorKind::Missing,
-            ..
-        })
-    ));
+    let no_token = ts.token_expiration_time().unwrap_err();
+    assert_auth_error(&no_token, specbound::AuthErrorKind::Missing);
 }
 
 #[tokio::test]
@@ -109,16 +105,13 @@ async fn list_times_sends_every_filter_and_streams_typed_times() {
     let server = MockServer::start().await;
     let (ts, _, token) = timesync(&server);
     let fixture = Fixture::load("timesync/times_list.json");
-    Mock::given(method("GET"))
-        .and(path("/v0/times"))
+    get("/times")
         .and(query_param("token", token.as_str()))
         .and(query_param("start", "2014-04-01"))
         .and(query_param("end", "2014-04-30"))
         .and(query_param("include_revisions", "false"))
         .and(query_param("include_deleted", "true"))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(fixture.response(), &server)
         .await;
 
     let times: Vec<types::Time> = ts
@@ -162,12 +155,9 @@ async fn list_times_with_revisions_decodes_parents() {
     let server = MockServer::start().await;
     let (ts, _, _) = timesync(&server);
     let fixture = Fixture::load("timesync/times_list_include_revisions.json");
-    Mock::given(method("GET"))
-        .and(path("/v0/times"))
+    get("/times")
         .and(query_param("include_revisions", "true"))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(fixture.response(), &server)
         .await;
     let times = ts
         .list_times()
@@ -198,12 +188,9 @@ async fn list_times_decodes_the_servers_empty_strings_and_deleted_entries() {
     let server = MockServer::start().await;
     let (ts, _, _) = timesync(&server);
     let fixture = Fixture::load("timesync/times_list_include_deleted_server.json");
-    Mock::given(method("GET"))
-        .and(path("/v0/times"))
+    get("/times")
         .and(query_param("include_deleted", "true"))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(fixture.response(), &server)
         .await;
     let times = ts
         .list_times()
@@ -223,14 +210,11 @@ async fn get_time_gets_one_entry_with_include_deleted() {
     let (ts, _, token) = timesync(&server);
     let fixture = Fixture::load("timesync/times_get_include_deleted.json");
     let uuid = fixture.body()["uuid"].as_str().unwrap().to_string();
-    Mock::given(method("GET"))
-        .and(path(format!("/v0/times/{uuid}")))
+    get(&format!("/times/{uuid}"))
         .and(query_param("include_deleted", "true"))
         .and(query_param("token", token.as_str()))
         .and(query_param_is_missing("user"))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(fixture.response(), &server)
         .await;
     let time = ts
         .get_time()
@@ -253,14 +237,9 @@ async fn a_raw_request_sends_the_recorded_create_time_in_the_auth_envelope() {
     let (ts, _, token) = timesync(&server);
     let fixture = Fixture::load("timesync/times_create.json");
     let sent = fixture.request_body();
-    Mock::given(method("POST"))
-        .and(path("/v0/times"))
-        .and(header("content-type", "application/json"))
+    enveloped_post("/times", sent, &token)
         .and(query_param_is_missing("token"))
-        .and(body_json(envelope(sent, &token)))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(fixture.response(), &server)
         .await;
 
     // The documented slug `ganeti_web_manager` breaks the server's slug rule
@@ -303,13 +282,8 @@ async fn create_time_turns_3h30m_into_12600_seconds() {
         "duration": 12_600, "project": "gwm", "user": "example-2", "date_worked": "2014-04-17",
         "activities": ["docs"], "issue_uri": "https://github.com/osuosl/ganeti_webmgr/issues/56"
     });
-    Mock::given(method("POST"))
-        .and(path("/v0/times"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(envelope(&object, &token)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
-        .expect(1)
-        .mount(&server)
+    enveloped_post("/times", &object, &token)
+        .answer_once(ok_json(&answer), &server)
         .await;
     let mut time = types::TimeCreate::new(
         "3h30m".parse().unwrap(),
@@ -328,13 +302,8 @@ async fn update_time_sends_only_the_fields_set() {
     let server = MockServer::start().await;
     let (ts, _, token) = timesync(&server);
     let fixture = Fixture::load("timesync/times_update.json");
-    Mock::given(method("POST"))
-        .and(path(format!("/v0/times/{UUID}")))
-        .and(header("content-type", "application/json"))
-        .and(body_json(envelope(fixture.request_body(), &token)))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+    enveloped_post(&format!("/times/{UUID}"), fixture.request_body(), &token)
+        .answer_once(fixture.response(), &server)
         .await;
     let update = types::TimeUpdate {
         duration: Some(
@@ -346,14 +315,7 @@ async fn update_time_sends_only_the_fields_set() {
         date_worked: Some(date("2014-06-07")),
         ..Default::default()
     };
-    let updated = ts
-        .update_time()
-        .uuid(UUID)
-        .body(update)
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let updated = update_time(&ts, UUID, update).await.unwrap();
     assert_eq!(updated.revision, 2);
     assert_eq!(updated.duration, 18_000.0);
     assert_eq!(updated.updated_at, Some(date("2014-07-02")));
@@ -363,9 +325,7 @@ async fn update_time_sends_only_the_fields_set() {
 async fn delete_time_sends_delete_with_the_token_and_accepts_an_empty_200() {
     let server = MockServer::start().await;
     let (ts, _, token) = timesync(&server);
-    Mock::given(method("DELETE"))
-        .and(path(format!("/v0/times/{UUID}")))
-        .and(query_param("token", token.as_str()))
+    delete_with_token(&format!("/times/{UUID}"), &token)
         .respond_with(ResponseTemplate::new(200))
         .expect(2)
         .mount(&server)
@@ -389,14 +349,11 @@ async fn list_projects_filters_by_user_and_decodes_roles() {
     // The documented projects lack `default_activity`, which the server always sends.
     let fixture =
         Fixture::load("timesync/projects_list.json").fill_missing("default_activity", Value::Null);
-    Mock::given(method("GET"))
-        .and(path("/v0/projects"))
+    get("/projects")
         .and(query_param("user", "user2"))
         .and(query_param("token", token.as_str()))
         .and(query_param_is_missing("include_deleted"))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(fixture.response(), &server)
         .await;
     let projects = ts
         .list_projects()
@@ -421,19 +378,13 @@ async fn get_project_with_revisions_and_project_users() {
     let (ts, _, _) = timesync(&server);
     let fixture =
         Fixture::load("timesync/projects_get.json").fill_missing("default_activity", Value::Null);
-    Mock::given(method("GET"))
-        .and(path("/v0/projects/gwm"))
+    get("/projects/gwm")
         .and(query_param("include_revisions", "true"))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(fixture.response(), &server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v0/projects/gwm"))
+    get("/projects/gwm")
         .and(query_param_is_missing("include_revisions"))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(fixture.response(), &server)
         .await;
     let project = ts
         .get_project()
@@ -462,13 +413,8 @@ async fn create_project_sends_the_envelope_and_decodes_the_echo() {
     let server = MockServer::start().await;
     let (ts, _, token) = timesync(&server);
     let fixture = Fixture::load("timesync/projects_create.json");
-    Mock::given(method("POST"))
-        .and(path("/v0/projects"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(envelope(fixture.request_body(), &token)))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+    enveloped_post("/projects", fixture.request_body(), &token)
+        .answer_once(fixture.response(), &server)
         .await;
     let project: types::ProjectCreate =
         serde_json::from_value(fixture.request_body().clone()).unwrap();
@@ -494,13 +440,8 @@ async fn update_project_sends_null_to_clear_the_default_activity_and_omits_untou
     // The documented answer lacks `default_activity`, which the server always sends.
     let mut answer = fixture.body().clone();
     answer["default_activity"] = Value::Null;
-    Mock::given(method("POST"))
-        .and(path("/v0/projects/timesync"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(envelope(&sent, &token)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
-        .expect(1)
-        .mount(&server)
+    enveloped_post("/projects/timesync", &sent, &token)
+        .answer_once(ok_json(&answer), &server)
         .await;
     let update = types::ProjectUpdate {
         name: Some("TimeSync API".into()),
@@ -509,14 +450,7 @@ async fn update_project_sends_null_to_clear_the_default_activity_and_omits_untou
         default_activity: Patch::Null,
         ..Default::default()
     };
-    let updated = ts
-        .update_project()
-        .slug("timesync")
-        .body(update)
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let updated = update_project(&ts, "timesync", update).await.unwrap();
     assert_eq!(updated.revision, 2);
     assert_eq!(updated.default_activity, None);
     assert!(
@@ -530,12 +464,8 @@ async fn delete_project_sends_delete_and_a_405_keeps_its_text() {
     let server = MockServer::start().await;
     let (ts, _, token) = timesync(&server);
     let fixture = Fixture::load("timesync/error_method_not_allowed_delete_project.json");
-    Mock::given(method("DELETE"))
-        .and(path("/v0/projects/gwm"))
-        .and(query_param("token", token.as_str()))
-        .respond_with(fixture.response())
-        .expect(1)
-        .mount(&server)
+    delete_with_token("/projects/gwm", &token)
+        .answer_once(fixture.response(), &server)
         .await;
     let err = ts.delete_project().slug("gwm").send().await.unwrap_err();
     let api = err.api().unwrap();
@@ -554,48 +484,28 @@ async fn activities_list_get_create_update_and_delete() {
     let list = Fixture::load("timesync/activities_list_include_revisions.json");
     let create = Fixture::load("timesync/activities_create.json");
     let update = Fixture::load("timesync/activities_update.json");
-    Mock::given(method("GET"))
-        .and(path("/v0/activities"))
+    get("/activities")
         .and(query_param("include_deleted", "true"))
         .and(query_param("include_revisions", "true"))
-        .respond_with(list.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(list.response(), &server)
         .await;
     // activities_get.json documents a `slugs` array the server never sends;
     // answer the first recorded activity instead.
     let one = list.body()[0].clone();
-    Mock::given(method("GET"))
-        .and(path("/v0/activities/test"))
+    get("/activities/test")
         .and(query_param_is_missing("include_deleted"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&one))
-        .expect(1)
-        .mount(&server)
+        .answer_once(ok_json(&one), &server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/v0/activities"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(envelope(create.request_body(), &token)))
-        .respond_with(create.response())
-        .expect(1)
-        .mount(&server)
+    enveloped_post("/activities", create.request_body(), &token)
+        .answer_once(create.response(), &server)
         .await;
     // The documented update answer has `deleted_at`, which this answer never
     // carries on the server; the type ignores unknown keys.
-    Mock::given(method("POST"))
-        .and(path("/v0/activities/test"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(envelope(update.request_body(), &token)))
-        .respond_with(update.response())
-        .expect(1)
-        .mount(&server)
+    enveloped_post("/activities/test", update.request_body(), &token)
+        .answer_once(update.response(), &server)
         .await;
-    Mock::given(method("DELETE"))
-        .and(path("/v0/activities/qa"))
-        .and(query_param("token", token.as_str()))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
+    delete_with_token("/activities/qa", &token)
+        .answer_once(ResponseTemplate::new(200), &server)
         .await;
 
     let all = ts
@@ -627,17 +537,11 @@ async fn activities_list_get_create_update_and_delete() {
         .unwrap()
         .into_inner();
     assert_eq!(created.uuid.to_string(), create.body()["uuid"]);
-    let renamed = ts
-        .update_activity()
-        .slug("test")
-        .body(types::ActivityUpdate {
-            slug: Some("testing".into()),
-            ..Default::default()
-        })
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let rename = types::ActivityUpdate {
+        slug: Some("testing".into()),
+        ..Default::default()
+    };
+    let renamed = update_activity(&ts, "test", rename).await.unwrap();
     assert_eq!((renamed.slug.as_str(), renamed.revision), ("testing", 2));
     ts.delete_activity().slug("qa").send().await.unwrap();
 }
@@ -648,15 +552,12 @@ async fn activities_list_get_create_update_and_delete() {
 async fn users_get_with_include_deleted() {
     let server = MockServer::start().await;
     let (ts, _, token) = timesync(&server);
-    let get = Fixture::load("timesync/users_get_include_deleted.json");
-    let username = get.body()["username"].as_str().unwrap();
-    Mock::given(method("GET"))
-        .and(path(format!("/v0/users/{username}")))
+    let fixture = Fixture::load("timesync/users_get_include_deleted.json");
+    let username = fixture.body()["username"].as_str().unwrap();
+    get(&format!("/users/{username}"))
         .and(query_param("include_deleted", "true"))
         .and(query_param("token", token.as_str()))
-        .respond_with(get.response())
-        .expect(1)
-        .mount(&server)
+        .answer_once(fixture.response(), &server)
         .await;
     let user = ts
         .get_user()
@@ -680,12 +581,8 @@ async fn create_user_sends_a_bcrypt_hash_never_the_password() {
         "site_spectator": false, "site_manager": false, "site_admin": false, "active": true,
         "meta": "Just arrived", "created_at": 1_455_494_400_000_i64, "updated_at": null, "deleted_at": null
     });
-    Mock::given(method("POST"))
-        .and(path("/v0/users"))
-        .and(header("content-type", "application/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
-        .expect(1)
-        .mount(&server)
+    json_post("/users")
+        .answer_once(ok_json(&answer), &server)
         .await;
     let mut user = types::UserCreate::new("guyn", "correct horse");
     user.display_name = Some("New Guy".into());
@@ -716,12 +613,8 @@ async fn update_user_clears_the_email_with_null_and_hashes_a_new_password() {
     let mut answer = fixture.body().clone();
     answer["active"] = json!(true);
     answer["email"] = Value::Null;
-    Mock::given(method("POST"))
-        .and(path("/v0/users/user1"))
-        .and(header("content-type", "application/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
-        .expect(1)
-        .mount(&server)
+    json_post("/users/user1")
+        .answer_once(ok_json(&answer), &server)
         .await;
     let update = types::UserUpdate {
         display_name: Some("New Displayname".into()),
@@ -729,14 +622,7 @@ async fn update_user_clears_the_email_with_null_and_hashes_a_new_password() {
         password: Some("Battery Staple".into()),
         ..Default::default()
     };
-    let updated = ts
-        .update_user()
-        .username("user1")
-        .body(update)
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let updated = update_user(&ts, "user1", update).await.unwrap();
     assert_eq!(updated.email, None);
     let object = sent_body(&server, 0).await["object"].clone();
     assert_eq!(object["email"], Value::Null);
@@ -752,12 +638,8 @@ async fn update_user_clears_the_email_with_null_and_hashes_a_new_password() {
 async fn delete_user_sends_delete_with_the_token() {
     let server = MockServer::start().await;
     let (ts, _, token) = timesync(&server);
-    Mock::given(method("DELETE"))
-        .and(path("/v0/users/user1"))
-        .and(query_param("token", token.as_str()))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
+    delete_with_token("/users/user1", &token)
+        .answer_once(ResponseTemplate::new(200), &server)
         .await;
     ts.delete_user().username("user1").send().await.unwrap();
 }

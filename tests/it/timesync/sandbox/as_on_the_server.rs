@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use specbound::timesync::{Duration, prelude::*, types};
 
+use super::super::{update_project, update_time, update_user};
 use super::{
-    create_time, date, envelope, error, logged_in, raw_get, raw_post, raw_token, refused, roles,
-    team, time, urlencode,
+    bad_object, create_time, date, denied, envelope, error, logged_in, raw_get, raw_post,
+    raw_token, refused, roles, team, time, time_with_revisions, urlencode,
 };
 
 /// The sandbox's answer to a request that makes the server fail.
@@ -73,21 +74,9 @@ async fn fractional_durations_are_kept_and_every_list_with_one_decodes() {
         duration: Some(Duration::try_from(0.25).unwrap().into()),
         ..Default::default()
     };
-    let updated = ts
-        .update_time()
-        .uuid(created.uuid)
-        .body(update)
-        .send()
-        .await
-        .unwrap();
+    let updated = update_time(&ts, created.uuid, update).await.unwrap();
     assert_eq!((updated.revision, updated.duration), (2, 0.25));
-    let history = ts
-        .get_time()
-        .uuid(created.uuid)
-        .include_revisions(true)
-        .send()
-        .await
-        .unwrap();
+    let history = time_with_revisions(&ts, created.uuid).await.unwrap();
     assert_eq!(history.duration, 0.25);
     assert_eq!(
         history
@@ -187,13 +176,7 @@ async fn a_project_whose_users_name_no_existing_user_fails_with_500_and_stores_n
             ..Default::default()
         };
         assert_eq!(
-            refused(
-                mgr.update_project()
-                    .slug("ghosts")
-                    .body(update)
-                    .send()
-                    .await
-            ),
+            refused(update_project(&mgr, "ghosts", update).await),
             server_error()
         );
     }
@@ -215,13 +198,7 @@ async fn updating_a_project_without_its_default_activity_clears_it() {
         name: Some("Defaults 2".into()),
         ..Default::default()
     };
-    let renamed = mgr
-        .update_project()
-        .slug("defaults")
-        .body(rename)
-        .send()
-        .await
-        .unwrap();
+    let renamed = update_project(&mgr, "defaults", rename).await.unwrap();
     assert_eq!(
         (renamed.revision, renamed.default_activity.as_deref()),
         (2, None)
@@ -235,7 +212,7 @@ async fn updating_a_project_without_its_default_activity_clears_it() {
         types::TimeCreate::new("1h".parse().unwrap(), "defaults", "bob", date("2026-01-05"));
     assert_eq!(
         refused(create_time(&bob, plain.clone()).await),
-        error(400, "Bad object", "The time is missing a activities")
+        bad_object("The time is missing a activities")
     );
 
     // Naming it with the update keeps it.
@@ -244,13 +221,7 @@ async fn updating_a_project_without_its_default_activity_clears_it() {
         default_activity: specbound::runtime::Patch::Value("docs".into()),
         ..Default::default()
     };
-    let kept = mgr
-        .update_project()
-        .slug("defaults")
-        .body(keep)
-        .send()
-        .await
-        .unwrap();
+    let kept = update_project(&mgr, "defaults", keep).await.unwrap();
     assert_eq!(kept.default_activity.as_deref(), Some("docs"));
     let created = create_time(&bob, plain).await.unwrap();
     assert_eq!(created.revision, 1);
@@ -301,13 +272,7 @@ async fn a_site_manager_changes_site_spectator_and_email_of_any_user_and_nothing
         ..Default::default()
     };
     for (username, address) in [("bob", "bob@example.com"), ("mgr", "mgr@example.com")] {
-        let updated = mgr
-            .update_user()
-            .username(username)
-            .body(email(address))
-            .send()
-            .await
-            .unwrap();
+        let updated = update_user(&mgr, username, email(address)).await.unwrap();
         assert_eq!(
             (updated.email.as_deref(), updated.site_spectator),
             (Some(address), true)
@@ -318,25 +283,15 @@ async fn a_site_manager_changes_site_spectator_and_email_of_any_user_and_nothing
         active: Some(false),
         ..Default::default()
     };
-    let demoted = mgr
-        .update_user()
-        .username("bob")
-        .body(demote)
-        .send()
-        .await
-        .unwrap();
+    let demoted = update_user(&mgr, "bob", demote).await.unwrap();
     assert!(!demoted.active);
     let rename = types::UserUpdate {
         display_name: Some("M".into()),
         ..Default::default()
     };
     assert_eq!(
-        refused(mgr.update_user().username("mgr").body(rename).send().await),
-        error(
-            401,
-            "Authorization failure",
-            "mgr is not authorized to modify fields of user mgr other than site_spectator"
-        )
+        refused(update_user(&mgr, "mgr", rename).await),
+        denied("mgr is not authorized to modify fields of user mgr other than site_spectator")
     );
 }
 

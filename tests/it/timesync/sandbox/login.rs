@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use specbound::sandbox::timesync::{Role, TimeSync};
 use specbound::timesync::{AuthType, Client, prelude::*, types};
 
-use super::{client, error, http, logged_in, raw_get, refused, team};
+use super::{auth_failure, client, error, http, log_in, logged_in, raw_get, refused, team};
 
 #[tokio::test]
 async fn password_login_answers_a_padded_base64_token_that_expires_after_the_ttl() {
@@ -53,11 +53,7 @@ async fn password_login_answers_a_padded_base64_token_that_expires_after_the_ttl
 async fn a_wrong_password_or_unknown_user_is_refused_with_the_servers_401_text() {
     let server = team().await;
     let ts = client(&server);
-    let wrong = error(
-        401,
-        "Authentication failure",
-        "Incorrect username or password",
-    );
+    let wrong = auth_failure("Incorrect username or password");
     assert_eq!(
         refused(ts.authenticate("alice", "nope", AuthType::Password).await),
         wrong
@@ -102,25 +98,13 @@ async fn ldap_users_log_in_with_the_ldap_strategy_only() {
     assert!(!me.site_admin);
     // bob has no local password.
     assert_eq!(
-        refused(
-            client(&server)
-                .authenticate("bob", "ldap-pw", AuthType::Password)
-                .await
-        ),
-        error(
-            401,
-            "Authentication failure",
-            "Incorrect username or password"
-        )
+        refused(log_in(&server, "bob", "ldap-pw", AuthType::Password).await),
+        auth_failure("Incorrect username or password")
     );
     // alice is not in the directory: passport-ldapauth's own message.
     assert_eq!(
-        refused(
-            client(&server)
-                .authenticate("alice", "alice-pw", AuthType::Ldap)
-                .await
-        ),
-        error(401, "Authentication failure", "Invalid username/password")
+        refused(log_in(&server, "alice", "alice-pw", AuthType::Ldap).await),
+        auth_failure("Invalid username/password")
     );
     assert_eq!(server.login_count(), 1);
 }
@@ -129,11 +113,7 @@ async fn ldap_users_log_in_with_the_ldap_strategy_only() {
 async fn ldap_login_is_a_bad_query_value_when_no_ldap_user_enabled_the_strategy() {
     let server = team().await;
     assert_eq!(
-        refused(
-            client(&server)
-                .authenticate("alice", "alice-pw", AuthType::Ldap)
-                .await
-        ),
+        refused(log_in(&server, "alice", "alice-pw", AuthType::Ldap).await),
         error(
             401,
             "Bad query value",
@@ -180,7 +160,7 @@ async fn a_token_the_sandbox_did_not_issue_is_a_bad_api_token() {
         .unwrap();
     assert_eq!(
         refused(ts.list_users().send().await),
-        error(401, "Authentication failure", "Bad API token")
+        auth_failure("Bad API token")
     );
     // In a POST body too.
     assert_eq!(
@@ -190,7 +170,7 @@ async fn a_token_the_sandbox_did_not_issue_is_a_bad_api_token() {
                 .send()
                 .await
         ),
-        error(401, "Authentication failure", "Bad API token")
+        auth_failure("Bad API token")
     );
     // No token at all.
     let (status, body) = raw_get(&server, "/users").await;

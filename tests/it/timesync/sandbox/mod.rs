@@ -39,6 +39,18 @@ async fn logged_in(server: &TimeSync, username: &str, password: &str) -> Client 
     ts
 }
 
+/// A login with `strategy` on a fresh client, for logins that may be refused.
+async fn log_in(
+    server: &TimeSync,
+    username: &str,
+    password: &str,
+    strategy: AuthType,
+) -> specbound::Result<()> {
+    client(server)
+        .authenticate(username, password, strategy)
+        .await
+}
+
 /// The typed TimeSync error of a refused call, after checking that the
 /// normalised `ApiError` agrees with it.
 #[track_caller]
@@ -73,6 +85,38 @@ fn error_with(status: i64, kind: &str, text: &str, values: &[&str]) -> types::Er
     }
 }
 
+/// The server's 404 for an unknown `what`: `Nonexistent <what>`.
+fn not_found(what: &str) -> types::Error {
+    error(404, "Object not found", &format!("Nonexistent {what}"))
+}
+
+/// The server's 401 for a call the user's roles do not allow.
+fn denied(text: &str) -> types::Error {
+    error(401, "Authorization failure", text)
+}
+
+/// The server's 401 for a login or token it does not accept.
+fn auth_failure(text: &str) -> types::Error {
+    error(401, "Authentication failure", text)
+}
+
+/// The server's 400 for a request object it refuses.
+fn bad_object(text: &str) -> types::Error {
+    error(400, "Bad object", text)
+}
+
+/// The server's 400 for a query `parameter` whose `value` it refuses.
+fn bad_query(parameter: &str, value: &str) -> types::Error {
+    let text = format!("Parameter {parameter} contained invalid value {value}");
+    error(400, "Bad query value", &text)
+}
+
+/// The server's 405 for deleting a `what` that current entries still use.
+fn not_allowed(what: &str) -> types::Error {
+    let text = format!("The method specified is not allowed for the {what} identified");
+    error(405, "Method not allowed", &text)
+}
+
 /// A time entry of `seconds` on `project` with `activities`.
 fn time(
     seconds: u64,
@@ -93,6 +137,17 @@ async fn create_time(ts: &Client, t: types::TimeCreate) -> specbound::Result<typ
         .send()
         .await
         .map(|r| r.into_inner())
+}
+
+/// The entry `uuid` with its older revisions in `parents`.
+async fn time_with_revisions(ts: &Client, uuid: uuid::Uuid) -> specbound::Result<types::Time> {
+    let answer = ts
+        .get_time()
+        .uuid(uuid)
+        .include_revisions(true)
+        .send()
+        .await?;
+    Ok(answer.into_inner())
 }
 
 /// The sorted durations of `times`, which the tests use as ids (whole

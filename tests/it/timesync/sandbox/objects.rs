@@ -7,8 +7,11 @@ use chrono::Utc;
 use specbound::runtime::Patch;
 use specbound::timesync::{AuthType, prelude::*, types};
 
-use super::super::strings;
-use super::{client, create_time, error, logged_in, refused, roles, team, time, today};
+use super::super::{strings, update_activity, update_project, update_user};
+use super::{
+    auth_failure, bad_object, create_time, log_in, logged_in, not_allowed, not_found, refused,
+    roles, team, time, today,
+};
 
 #[tokio::test]
 async fn projects_are_created_revised_listed_and_soft_deleted() {
@@ -45,13 +48,7 @@ async fn projects_are_created_revised_listed_and_soft_deleted() {
         default_activity: Patch::Null,
         ..Default::default()
     };
-    let updated = alice
-        .update_project()
-        .slug("pa")
-        .body(update)
-        .send()
-        .await
-        .unwrap();
+    let updated = update_project(&alice, "pa", update).await.unwrap();
     assert_eq!(updated.name, "Project Alpha");
     assert_eq!(updated.revision, 2);
     assert_eq!(updated.slugs, ["alpha", "pa"]);
@@ -61,7 +58,7 @@ async fn projects_are_created_revised_listed_and_soft_deleted() {
     assert!(updated.users["bob"].member);
     assert_eq!(
         refused(alice.get_project().slug("project-a").send().await),
-        error(404, "Object not found", "Nonexistent project")
+        not_found("project")
     );
 
     let with_parents = alice
@@ -102,17 +99,13 @@ async fn projects_are_created_revised_listed_and_soft_deleted() {
         .unwrap();
     assert_eq!(
         refused(alice.delete_project().slug("alpha").send().await),
-        error(
-            405,
-            "Method not allowed",
-            "The method specified is not allowed for the project identified"
-        )
+        not_allowed("project")
     );
     bob.delete_time().uuid(t.uuid).send().await.unwrap();
     alice.delete_project().slug("alpha").send().await.unwrap();
     assert_eq!(
         refused(alice.get_project().slug("alpha").send().await),
-        error(404, "Object not found", "Nonexistent project")
+        not_found("project")
     );
     let all = alice
         .list_projects()
@@ -145,9 +138,7 @@ async fn projects_are_created_revised_listed_and_soft_deleted() {
                 .send()
                 .await
         ),
-        error(
-            400,
-            "Bad object",
+        bad_object(
             "Field name of project should be unique name but was sent as name which already exists"
         )
     );
@@ -176,26 +167,18 @@ async fn activities_are_created_revised_and_soft_deleted() {
         name: name.map(Into::into),
         slug: slug.map(Into::into),
     };
-    let renamed = mgr
-        .update_activity()
-        .slug("review")
-        .body(update(Some("Reviews"), None))
-        .send()
+    let renamed = update_activity(&mgr, "review", update(Some("Reviews"), None))
         .await
         .unwrap();
     assert_eq!((renamed.revision, renamed.name.as_str()), (2, "Reviews"));
     assert_eq!(renamed.updated_at, today());
-    let reslugged = mgr
-        .update_activity()
-        .slug("review")
-        .body(update(None, Some("rev")))
-        .send()
+    let reslugged = update_activity(&mgr, "review", update(None, Some("rev")))
         .await
         .unwrap();
     assert_eq!((reslugged.revision, reslugged.slug.as_str()), (3, "rev"));
     assert_eq!(
         refused(mgr.get_activity().slug("review").send().await),
-        error(404, "Object not found", "Nonexistent activity")
+        not_found("activity")
     );
     let one = mgr
         .get_activity()
@@ -223,11 +206,7 @@ async fn activities_are_created_revised_and_soft_deleted() {
         .unwrap();
     assert_eq!(
         refused(mgr.delete_activity().slug("rev").send().await),
-        error(
-            405,
-            "Method not allowed",
-            "The method specified is not allowed for the activity identified"
-        )
+        not_allowed("activity")
     );
     bob.delete_time().uuid(t.uuid).send().await.unwrap();
     mgr.delete_activity().slug("rev").send().await.unwrap();
@@ -245,7 +224,7 @@ async fn activities_are_created_revised_and_soft_deleted() {
     );
     assert_eq!(
         refused(mgr.delete_activity().slug("rev").send().await),
-        error(404, "Object not found", "Nonexistent slug")
+        not_found("slug")
     );
 }
 
@@ -273,16 +252,8 @@ async fn create_user_sends_a_bcrypt_hash_the_sandbox_accepts_at_login() {
     assert_eq!(me.email.as_deref(), Some("guyn@example.com"));
     assert_eq!(me.created_at, today());
     assert_eq!(
-        refused(
-            client(&server)
-                .authenticate("guyn", "wrong horse", AuthType::Password)
-                .await
-        ),
-        error(
-            401,
-            "Authentication failure",
-            "Incorrect username or password"
-        )
+        refused(log_in(&server, "guyn", "wrong horse", AuthType::Password).await),
+        auth_failure("Incorrect username or password")
     );
 
     // A new password through update_user is hashed as well.
@@ -290,12 +261,7 @@ async fn create_user_sends_a_bcrypt_hash_the_sandbox_accepts_at_login() {
         password: Some("battery staple".into()),
         ..Default::default()
     };
-    guyn.update_user()
-        .username("guyn")
-        .body(update)
-        .send()
-        .await
-        .unwrap();
+    update_user(&guyn, "guyn", update).await.unwrap();
     logged_in(&server, "guyn", "battery staple").await;
 }
 
@@ -309,27 +275,16 @@ async fn users_are_updated_in_place_soft_deleted_and_undeleted() {
         site_spectator: Some(true),
         ..Default::default()
     };
-    let me = alice
-        .update_user()
-        .username("alice")
-        .body(update)
-        .send()
-        .await
-        .unwrap();
+    let me = update_user(&alice, "alice", update).await.unwrap();
     assert_eq!(me.display_name.as_deref(), Some("Alice A."));
     assert_eq!(me.email.as_deref(), Some("alice@example.com"));
     assert!(me.site_spectator);
     assert_eq!(me.updated_at, Some(today()));
-    let cleared = alice
-        .update_user()
-        .username("alice")
-        .body(types::UserUpdate {
-            email: Patch::Null,
-            ..Default::default()
-        })
-        .send()
-        .await
-        .unwrap();
+    let clear_email = types::UserUpdate {
+        email: Patch::Null,
+        ..Default::default()
+    };
+    let cleared = update_user(&alice, "alice", clear_email).await.unwrap();
     assert_eq!(cleared.email, None);
 
     let mgr = logged_in(&server, "mgr", "mgr-pw").await;
@@ -342,7 +297,7 @@ async fn users_are_updated_in_place_soft_deleted_and_undeleted() {
     assert_eq!(bob.deleted_at, Some(today()));
     assert_eq!(
         refused(mgr.get_user().username("bob").send().await),
-        error(404, "Object not found", "Nonexistent user")
+        not_found("user")
     );
     let deleted = mgr
         .get_user()
@@ -354,16 +309,11 @@ async fn users_are_updated_in_place_soft_deleted_and_undeleted() {
     assert_eq!(deleted.deleted_at, Some(today()));
     // A deleted user can still log in (as on the server) and an update undeletes.
     let bob = logged_in(&server, "bob", "bob-pw").await;
-    let back = bob
-        .update_user()
-        .username("bob")
-        .body(types::UserUpdate {
-            meta: Some("back".into()),
-            ..Default::default()
-        })
-        .send()
-        .await
-        .unwrap();
+    let meta = types::UserUpdate {
+        meta: Some("back".into()),
+        ..Default::default()
+    };
+    let back = update_user(&bob, "bob", meta).await.unwrap();
     assert_eq!(
         (back.deleted_at, back.meta.as_deref()),
         (None, Some("back"))

@@ -5,15 +5,15 @@
 use serde_json::{Value, json};
 use specbound::timesync::{prelude::*, types};
 
+use super::super::{update_activity, update_project, update_time, update_user};
 use super::{
-    create_time, error, error_with, http, logged_in, raw_get, raw_post, raw_token, refused, team,
-    time, urlencode,
+    create_time, denied, error, error_with, http, logged_in, not_found, raw_get, raw_post,
+    raw_token, refused, team, time, urlencode,
 };
 
 #[tokio::test]
 async fn permission_failures_are_401_authorization_failures_with_the_servers_texts() {
     let server = team().await;
-    let denied = |text: &str| error(401, "Authorization failure", text);
     let alice = logged_in(&server, "alice", "alice-pw").await;
     let bob = logged_in(&server, "bob", "bob-pw").await;
     let carol = logged_in(&server, "carol", "carol-pw").await;
@@ -35,14 +35,7 @@ async fn permission_failures_are_401_authorization_failures_with_the_servers_tex
         ..Default::default()
     };
     assert_eq!(
-        refused(
-            alice
-                .update_time()
-                .uuid(bobs.uuid)
-                .body(one_second)
-                .send()
-                .await
-        ),
+        refused(update_time(&alice, bobs.uuid, one_second).await),
         denied("alice is not authorized to create objects for bob")
     );
     assert_eq!(
@@ -67,13 +60,7 @@ async fn permission_failures_are_401_authorization_failures_with_the_servers_tex
         ..Default::default()
     };
     assert_eq!(
-        refused(
-            bob.update_project()
-                .slug("gwm")
-                .body(rename_project)
-                .send()
-                .await
-        ),
+        refused(update_project(&bob, "gwm", rename_project).await),
         denied("bob is not authorized to make changes to Ganeti Web Manager")
     );
     assert_eq!(
@@ -95,14 +82,7 @@ async fn permission_failures_are_401_authorization_failures_with_the_servers_tex
         slug: None,
     };
     assert_eq!(
-        refused(
-            alice
-                .update_activity()
-                .slug("dev")
-                .body(rename_activity)
-                .send()
-                .await
-        ),
+        refused(update_activity(&alice, "dev", rename_activity).await),
         denied("alice is not authorized to update activities")
     );
     assert_eq!(
@@ -160,92 +140,70 @@ async fn permission_failures_are_401_authorization_failures_with_the_servers_tex
 async fn unknown_objects_are_404s_with_the_servers_texts() {
     let server = team().await;
     let admin = logged_in(&server, "admin", "admin-pw").await;
-    let missing = |what: &str| error(404, "Object not found", &format!("Nonexistent {what}"));
     let uuid = uuid::Uuid::new_v4();
     assert_eq!(
         refused(admin.get_time().uuid(uuid).send().await),
-        missing("time")
+        not_found("time")
     );
     let one_second = types::TimeUpdate {
         duration: Some(1.0),
         ..Default::default()
     };
     assert_eq!(
-        refused(admin.update_time().uuid(uuid).body(one_second).send().await),
-        missing("time")
+        refused(update_time(&admin, uuid, one_second).await),
+        not_found("time")
     );
     assert_eq!(
         refused(admin.delete_time().uuid(uuid).send().await),
-        missing("uuid")
+        not_found("uuid")
     );
     assert_eq!(
         refused(admin.get_project().slug("nope").send().await),
-        missing("project")
+        not_found("project")
     );
     let rename = types::ProjectUpdate {
         name: Some("N".into()),
         ..Default::default()
     };
     assert_eq!(
-        refused(
-            admin
-                .update_project()
-                .slug("nope")
-                .body(rename)
-                .send()
-                .await
-        ),
-        missing("project")
+        refused(update_project(&admin, "nope", rename).await),
+        not_found("project")
     );
     assert_eq!(
         refused(admin.delete_project().slug("nope").send().await),
-        missing("slug")
+        not_found("slug")
     );
     assert_eq!(
         refused(admin.get_activity().slug("nope").send().await),
-        missing("activity")
+        not_found("activity")
     );
     let rename = types::ActivityUpdate {
         name: Some("N".into()),
         slug: None,
     };
     assert_eq!(
-        refused(
-            admin
-                .update_activity()
-                .slug("nope")
-                .body(rename)
-                .send()
-                .await
-        ),
-        missing("activity")
+        refused(update_activity(&admin, "nope", rename).await),
+        not_found("activity")
     );
     assert_eq!(
         refused(admin.delete_activity().slug("nope").send().await),
-        missing("slug")
+        not_found("slug")
     );
     assert_eq!(
         refused(admin.get_user().username("nobody").send().await),
-        missing("user")
+        not_found("user")
     );
     let meta = types::UserUpdate {
         meta: Some("m".into()),
         ..Default::default()
     };
     assert_eq!(
-        refused(
-            admin
-                .update_user()
-                .username("nobody")
-                .body(meta)
-                .send()
-                .await
-        ),
-        missing("user")
+        refused(update_user(&admin, "nobody", meta).await),
+        not_found("user")
     );
     assert_eq!(
         refused(admin.delete_user().username("nobody").send().await),
-        missing("user")
+        not_found("user")
     );
 
     // Malformed identifiers, which the client refuses locally, sent raw.
@@ -332,7 +290,7 @@ async fn conflicts_are_409s_for_taken_slugs_usernames_and_invalid_foreign_keys()
         ..Default::default()
     };
     assert_eq!(
-        refused(admin.update_project().slug("gwm").body(reslug).send().await),
+        refused(update_project(&admin, "gwm", reslug).await),
         taken("slug tsync already exists", &["tsync"])
     );
     assert_eq!(
@@ -391,8 +349,7 @@ async fn conflicts_are_409s_for_taken_slugs_usernames_and_invalid_foreign_keys()
     let mine = create_time(&alice, time(60, "gwm", "alice", "2026-01-05", &["dev"]))
         .await
         .unwrap();
-    let update =
-        |update: types::TimeUpdate| alice.update_time().uuid(mine.uuid).body(update).send();
+    let update = |update: types::TimeUpdate| update_time(&alice, mine.uuid, update);
     let to_user = types::TimeUpdate {
         user: Some("nobody".into()),
         ..Default::default()
@@ -490,19 +447,4 @@ async fn malformed_json_and_bad_auth_blocks_get_the_servers_errors() {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
-}
-
-/// `update_user` of `username` as `ts`.
-async fn update_user(
-    ts: &specbound::timesync::Client,
-    username: &str,
-    update: types::UserUpdate,
-) -> specbound::Result<types::User> {
-    let answer = ts
-        .update_user()
-        .username(username)
-        .body(update)
-        .send()
-        .await?;
-    Ok(answer.into_inner())
 }

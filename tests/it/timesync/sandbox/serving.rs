@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use specbound::sandbox::Fault;
 use specbound::timesync::{Client, prelude::*};
 
-use super::{decode, http, logged_in, raw_token, team};
+use super::{create_time, decode, http, logged_in, raw_get, raw_token, team, time, urlencode};
 use crate::support::Waits;
 
 /// Posts form fields to `path`.
@@ -89,10 +89,7 @@ async fn form_fields_make_arrays_as_qs_does_and_other_bodies_read_as_empty() {
     let server = team().await;
     let token = raw_token(&server, "alice", "alice-pw").await;
     let ts = logged_in(&server, "alice", "alice-pw").await;
-    let created = ts
-        .create_time()
-        .body(super::time(60, "gwm", "alice", "2026-01-05", &["dev"]))
-        .send()
+    let created = create_time(&ts, time(60, "gwm", "alice", "2026-01-05", &["dev"]))
         .await
         .unwrap();
     let path = format!("/times/{}", created.uuid);
@@ -170,27 +167,14 @@ async fn a_token_left_unencoded_in_the_query_still_works() {
     while !token.contains('+') {
         token = raw_token(&server, "carol", "carol-pw").await;
     }
-    let response = http()
-        .get(format!("{}/users?token={token}", server.base_url()))
-        .send()
-        .await
-        .unwrap();
-    let (status, users) = decode(response).await;
+    let (status, users) = raw_get(&server, &format!("/users?token={token}")).await;
     assert_eq!(
         (status, users.as_array().map(Vec::len)),
         (200, Some(5)),
         "{users}"
     );
     // Repeated, the token is an array to Express: refused.
-    let response = http()
-        .get(format!(
-            "{}/users?token={token}&token={token}",
-            server.base_url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = decode(response).await;
+    let (status, body) = raw_get(&server, &format!("/users?token={token}&token={token}")).await;
     assert_eq!(
         (status, body["text"].as_str()),
         (401, Some("Bad API token"))
@@ -200,16 +184,9 @@ async fn a_token_left_unencoded_in_the_query_still_works() {
 #[tokio::test]
 async fn routes_follow_express_a_trailing_slash_matches_and_an_unknown_method_is_a_404_page() {
     let server = team().await;
-    let token = url::form_urlencoded::byte_serialize(
-        raw_token(&server, "carol", "carol-pw").await.as_bytes(),
-    )
-    .collect::<String>();
-    let response = http()
-        .get(format!("{}/users/?token={token}", server.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let token = urlencode(&raw_token(&server, "carol", "carol-pw").await);
+    let (status, _) = raw_get(&server, &format!("/users/?token={token}")).await;
+    assert_eq!(status, 200);
     let response = http()
         .put(format!("{}/times", server.base_url()))
         .send()

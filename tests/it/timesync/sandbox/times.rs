@@ -7,10 +7,10 @@ use futures::TryStreamExt;
 use specbound::sandbox::timesync::{ProjectRole, Role, TimeSync};
 use specbound::timesync::{prelude::*, types};
 
-use super::super::strings;
+use super::super::{strings, update_project, update_time};
 use super::{
-    create_time, date, durations, error, logged_in, raw_get, raw_token, refused, roles, team, time,
-    today, urlencode, whole,
+    bad_object, bad_query, create_time, date, durations, logged_in, not_found, raw_get, raw_token,
+    refused, roles, team, time, time_with_revisions, today, urlencode, whole,
 };
 
 #[tokio::test]
@@ -37,13 +37,7 @@ async fn time_entries_are_created_and_updated_with_revisions_and_parents() {
         notes: Some("second".into()),
         ..Default::default()
     };
-    let second = ts
-        .update_time()
-        .uuid(created.uuid)
-        .body(update)
-        .send()
-        .await
-        .unwrap();
+    let second = update_time(&ts, created.uuid, update).await.unwrap();
     assert_eq!((second.revision, second.duration), (2, 7200.0));
     assert_eq!(second.activities, ["docs"]);
     assert_eq!(second.project, ["gwm"]);
@@ -58,13 +52,7 @@ async fn time_entries_are_created_and_updated_with_revisions_and_parents() {
         date_worked: Some(date("2026-01-06")),
         ..Default::default()
     };
-    let third = ts
-        .update_time()
-        .uuid(created.uuid)
-        .body(moved)
-        .send()
-        .await
-        .unwrap();
+    let third = update_time(&ts, created.uuid, moved).await.unwrap();
     assert_eq!((third.revision, third.duration), (3, 7200.0));
     assert_eq!(third.activities, ["docs"]);
     assert_eq!(third.project, ["tsync"]);
@@ -72,13 +60,7 @@ async fn time_entries_are_created_and_updated_with_revisions_and_parents() {
     assert_eq!(third.issue_uri, created.issue_uri);
 
     // One entry: parents oldest first, each with its own project and activities.
-    let one = ts
-        .get_time()
-        .uuid(created.uuid)
-        .include_revisions(true)
-        .send()
-        .await
-        .unwrap();
+    let one = time_with_revisions(&ts, created.uuid).await.unwrap();
     assert_eq!(one.revision, 3);
     let revisions: Vec<i64> = one.parents.iter().map(|p| p.revision).collect();
     assert_eq!(revisions, [1, 2]);
@@ -116,13 +98,7 @@ async fn a_single_revision_entry_has_empty_parents_where_the_server_process_dies
     let created = create_time(&ts, time(60, "tsync", "bob", "2026-01-05", &["dev"]))
         .await
         .unwrap();
-    let one = ts
-        .get_time()
-        .uuid(created.uuid)
-        .include_revisions(true)
-        .send()
-        .await
-        .unwrap();
+    let one = time_with_revisions(&ts, created.uuid).await.unwrap();
     assert_eq!(one.revision, 1);
     assert!(one.parents.is_empty());
 }
@@ -138,7 +114,7 @@ async fn deleted_times_are_hidden_unless_include_deleted_and_an_update_undeletes
     assert!(ts.list_times().send().await.unwrap().is_empty());
     assert_eq!(
         refused(ts.get_time().uuid(created.uuid).send().await),
-        error(404, "Object not found", "Nonexistent time")
+        not_found("time")
     );
     let deleted = ts.list_times().include_deleted(true).send().await.unwrap();
     assert_eq!(deleted.len(), 1);
@@ -154,16 +130,11 @@ async fn deleted_times_are_hidden_unless_include_deleted_and_an_update_undeletes
     // Deleting again succeeds, as on the server.
     ts.delete_time().uuid(created.uuid).send().await.unwrap();
 
-    let revived = ts
-        .update_time()
-        .uuid(created.uuid)
-        .body(types::TimeUpdate {
-            notes: Some("back".into()),
-            ..Default::default()
-        })
-        .send()
-        .await
-        .unwrap();
+    let back = types::TimeUpdate {
+        notes: Some("back".into()),
+        ..Default::default()
+    };
+    let revived = update_time(&ts, created.uuid, back).await.unwrap();
     assert_eq!((revived.revision, revived.deleted_at), (2, None));
     assert_eq!(ts.list_times().send().await.unwrap().len(), 1);
 }
@@ -190,7 +161,7 @@ async fn a_time_without_activities_gets_the_projects_default_activity() {
     // gwm has no default activity.
     assert_eq!(
         refused(create_time(&alice, time(60, "gwm", "alice", "2026-01-05", &[])).await),
-        error(400, "Bad object", "The time is missing a activities")
+        bad_object("The time is missing a activities")
     );
 }
 
@@ -199,16 +170,11 @@ async fn time_filters_combine_with_and_across_parameters_and_or_within_one() {
     let server = team().await;
     let admin = logged_in(&server, "admin", "admin-pw").await;
     // tsync gets a second slug: either one finds its entries.
-    admin
-        .update_project()
-        .slug("tsync")
-        .body(types::ProjectUpdate {
-            slugs: vec!["tsync".into(), "timesync".into()],
-            ..Default::default()
-        })
-        .send()
-        .await
-        .unwrap();
+    let second_slug = types::ProjectUpdate {
+        slugs: vec!["tsync".into(), "timesync".into()],
+        ..Default::default()
+    };
+    update_project(&admin, "tsync", second_slug).await.unwrap();
     let alice = logged_in(&server, "alice", "alice-pw").await;
     let bob = logged_in(&server, "bob", "bob-pw").await;
     for (ts, t) in [
@@ -297,27 +263,15 @@ async fn time_filters_combine_with_and_across_parameters_and_or_within_one() {
 
     assert_eq!(
         refused(q().user(strings(&["nobody"])).send().await),
-        error(
-            400,
-            "Bad query value",
-            "Parameter user contained invalid value nobody"
-        )
+        bad_query("user", "nobody")
     );
     assert_eq!(
         refused(q().project(strings(&["nope", "nada"])).send().await),
-        error(
-            400,
-            "Bad query value",
-            "Parameter project contained invalid value nope,nada"
-        )
+        bad_query("project", "nope,nada")
     );
     assert_eq!(
         refused(q().activity(strings(&["falsch"])).send().await),
-        error(
-            400,
-            "Bad query value",
-            "Parameter activity contained invalid value falsch"
-        )
+        bad_query("activity", "falsch")
     );
 }
 
@@ -328,11 +282,7 @@ async fn start_and_end_errors_use_the_servers_texts() {
     let future = today() + chrono::Days::new(400);
     assert_eq!(
         refused(ts.list_times().start(future).send().await),
-        error(
-            400,
-            "Bad query value",
-            &format!("Parameter start contained invalid value {future}")
-        )
+        bad_query("start", &future.to_string())
     );
     // The client refuses start after end itself; a raw request of the
     // operation sends it.
@@ -353,27 +303,12 @@ async fn start_and_end_errors_use_the_servers_texts() {
         .query(&[("start", "2026-01-03"), ("end", "2026-01-01")])
         .send()
         .await;
-    assert_eq!(
-        refused(sent),
-        error(
-            400,
-            "Bad query value",
-            "Parameter start contained invalid value 2026-01-03"
-        )
-    );
-    let token = raw_token(&server, "carol", "carol-pw").await;
-    let (status, body) = raw_get(
-        &server,
-        &format!("/times?start=faux&token={}", urlencode(&token)),
-    )
-    .await;
+    assert_eq!(refused(sent), bad_query("start", "2026-01-03"));
+    let token = urlencode(&raw_token(&server, "carol", "carol-pw").await);
+    let (status, body) = raw_get(&server, &format!("/times?start=faux&token={token}")).await;
     assert_eq!(status, 400);
     assert_eq!(body["text"], "Parameter start contained invalid value faux");
-    let (status, body) = raw_get(
-        &server,
-        &format!("/times?end=namaak&token={}", urlencode(&token)),
-    )
-    .await;
+    let (status, body) = raw_get(&server, &format!("/times?end=namaak&token={token}")).await;
     assert_eq!(status, 400);
     assert_eq!(body["text"], "Parameter end contained invalid value namaak");
 }
@@ -423,7 +358,7 @@ async fn visibility_follows_site_spectators_and_project_spectators() {
     assert!(mgr.list_times().send().await.unwrap().is_empty());
     assert_eq!(
         refused(mgr.get_time().uuid(a.uuid).send().await),
-        error(404, "Object not found", "Nonexistent time")
+        not_found("time")
     );
     // ... but may delete anyone's.
     mgr.delete_time().uuid(a.uuid).send().await.unwrap();
