@@ -287,19 +287,15 @@ fn put_token(request: &mut reqwest::Request, op: Option<&Operation>, token: &Sec
 /// first one for a raw request of no operation).
 fn query_key(op: Option<&Operation>) -> Result<&'static str> {
     let api = &super::spec::API;
-    let named: Vec<&str> = match op {
-        Some(op) => op.security.to_vec(),
-        None => api.security_schemes.iter().map(|(n, _)| *n).collect(),
+    let key = |name: &str| match api.scheme(name) {
+        Some(Scheme::QueryKey(key)) => Some(key),
+        _ => None,
     };
-    named
-        .iter()
-        .find_map(|name| match api.scheme(name) {
-            Some(Scheme::QueryKey(key)) => Some(key),
-            _ => None,
-        })
-        .ok_or_else(|| {
-            Error::Config("timesync: the spec names no apiKey scheme in the query".into())
-        })
+    match op {
+        Some(op) => op.security.iter().find_map(|name| key(name)),
+        None => api.security_schemes.iter().find_map(|(name, _)| key(name)),
+    }
+    .ok_or_else(|| Error::Config("timesync: the spec names no apiKey scheme in the query".into()))
 }
 
 /// Numbers as JavaScript writes them: a whole number (`12600.0`, which is
