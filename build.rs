@@ -9,11 +9,17 @@ use std::path::{Path, PathBuf};
 mod codegen;
 
 /// APIs whose spec has landed; each is behind the cargo feature of the same name.
-const APIS: &[&str] = &["timesync", "cronofy"];
+const APIS: &[&str] = &["timesync", "cronofy", "graph"];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    for source in ["codegen.rs", "codegen_send.rs", "codegen_tables.rs"] {
+    for source in [
+        "codegen.rs",
+        "codegen_examples.rs",
+        "codegen_query.rs",
+        "codegen_send.rs",
+        "codegen_tables.rs",
+    ] {
         println!("cargo:rerun-if-changed=xtask/src/{source}");
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

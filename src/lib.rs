@@ -2,11 +2,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // With no API enabled the runtime serves nothing.
-#[cfg_attr(not(any(feature = "timesync", feature = "cronofy")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "timesync", feature = "cronofy", feature = "graph")),
+    allow(dead_code)
+)]
 mod error;
 // With no API enabled the runtime serves nothing.
 #[cfg_attr(
-    not(any(feature = "timesync", feature = "cronofy")),
+    not(any(feature = "timesync", feature = "cronofy", feature = "graph")),
     allow(dead_code, unused_imports, unused_macros)
 )]
 pub mod runtime;
@@ -20,6 +23,10 @@ pub mod timesync;
 #[cfg(feature = "cronofy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cronofy")))]
 pub mod cronofy;
+
+#[cfg(feature = "graph")]
+#[cfg_attr(docsrs, doc(cfg(feature = "graph")))]
+pub mod graph;
 
 #[cfg(feature = "sandbox")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]

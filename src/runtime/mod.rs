@@ -11,6 +11,9 @@
 pub mod auth;
 pub mod credentials;
 mod dates;
+#[cfg(feature = "sandbox")]
+#[doc(hidden)]
+pub mod examples;
 #[cfg(test)]
 mod hostile_tests;
 pub(crate) mod json_path;
@@ -52,7 +55,9 @@ pub use self::secret::Secret;
 pub use self::time::UtcDateTime;
 #[cfg(feature = "cronofy")]
 pub(crate) use self::time::{parse_date, parse_utc};
-pub use self::token_store::{FileTokenStore, MemoryTokenStore, StoredToken, TokenStore};
+pub use self::token_store::{
+    FileTokenStore, KeyedTokenStore, MemoryTokenStore, StoredToken, TokenStore,
+};
 
 use self::retry::Classify;
 use self::validate::FormatCheck;
@@ -93,6 +98,14 @@ impl ApiProfile {
 /// its JSON body.
 pub(crate) type ApiCheck =
     fn(&spec::Operation, &[(String, String)], Option<&serde_json::Value>) -> crate::Result<()>;
+
+/// Query options that a builder's generated `query()` sets (Graph's
+/// `Query`), each checked for the operation before anything is sent.
+pub trait QueryOptions {
+    /// The options as (name on the wire, value) pairs for `op` (query
+    /// parameters and headers), or why `op` cannot take them.
+    fn options(self, op: &'static spec::Operation) -> crate::Result<Vec<(String, String)>>;
+}
 
 /// Shared state of one client: cheap to clone, and its `Debug` shows no secret.
 #[derive(Clone)]

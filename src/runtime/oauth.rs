@@ -36,6 +36,11 @@ pub struct OAuthToken {
     /// The API's identifier of the authorized account or user (Cronofy `sub`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// What the token is for (cloud, tenant, client, account, scopes), set
+    /// by a [`KeyedTokenStore`](super::KeyedTokenStore): a client never
+    /// loads a token saved under another key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 impl OAuthToken {
@@ -51,6 +56,7 @@ impl OAuthToken {
             expires_at: expires_in.map(expires_at),
             scope: None,
             subject: None,
+            key: None,
         }
     }
 

@@ -172,10 +172,13 @@ impl Pager {
                     .map_err(|_| Error::Protocol(format!("the next link `{link}` is not a URL")))?;
                 check_trusted(&self.runtime, &url)?;
                 let mut request = reqwest::Request::new(reqwest::Method::GET, url);
-                if let Some(accept) = self.first.headers().get(http::header::ACCEPT) {
-                    request
-                        .headers_mut()
-                        .insert(http::header::ACCEPT, accept.clone());
+                // Every header of the first page goes again (Graph's
+                // `Prefer` and `ConsistencyLevel` shape each page); the
+                // credentials are added afresh for each request.
+                for (name, value) in self.first.headers() {
+                    if name != http::header::AUTHORIZATION {
+                        request.headers_mut().append(name, value.clone());
+                    }
                 }
                 request
             }

@@ -165,42 +165,100 @@ impl Operation {
     }
 
     /// The path with `values` put in for its `{name}` parameters,
-    /// percent-encoded as the generated builders encode them.
+    /// percent-encoded as the generated builders encode them (a parameter
+    /// spanning several segments is put in as it is: its pattern admits only
+    /// encoded segments).
     pub fn render_path(&self, values: &[(&str, &str)]) -> String {
         let mut path = self.path.to_string();
         for (name, value) in values {
-            path = path.replace(
-                &format!("{{{name}}}"),
-                &progenitor_client::encode_path(value),
-            );
+            let spans = self
+                .parameter(Location::Path, name)
+                .is_some_and(|p| p.segments_pattern.is_some());
+            let value = if spans {
+                (*value).to_string()
+            } else {
+                progenitor_client::encode_path(value)
+            };
+            path = path.replace(&format!("{{{name}}}"), &value);
         }
         path
     }
 
-    /// The values of the path parameters in `path` (percent-decoded), if it
-    /// matches this operation's template.
+    /// The values of the path parameters in `path` (percent-decoded; a
+    /// parameter spanning several segments keeps its encoded form, which is
+    /// what its pattern describes), if it matches this operation's template.
     pub fn match_path(&self, path: &str) -> Option<Vec<(&'static str, String)>> {
+        let template: Vec<&'static str> = self.path.split('/').collect();
+        let actual: Vec<&str> = path.split('/').collect();
         let mut values = Vec::new();
-        let mut template = self.path.split('/');
-        let mut actual = path.split('/');
-        loop {
-            match (template.next(), actual.next()) {
-                (None, None) => return Some(values),
-                (Some(t), Some(a)) => {
-                    if let Some(name) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-                        if a.is_empty() {
-                            return None;
-                        }
-                        let decoded = percent_decode(a)?;
-                        values.push((name, decoded));
-                    } else if t != a {
-                        return None;
-                    }
-                }
-                _ => return None,
-            }
-        }
+        self.match_from(&template, &actual, &mut values)
+            .then_some(values)
     }
+
+    /// Matches `template` against `actual` segment by segment, trying each
+    /// length for a parameter that spans segments (templates are short).
+    fn match_from(
+        &self,
+        template: &[&'static str],
+        actual: &[&str],
+        values: &mut Vec<(&'static str, String)>,
+    ) -> bool {
+        let (Some(t), Some(_)) = (template.first(), actual.first()) else {
+            return template.is_empty() && actual.is_empty();
+        };
+        let Some((prefix, name, suffix)) = split_parameter(t) else {
+            return *t == actual[0] && self.match_from(&template[1..], &actual[1..], values);
+        };
+        let pattern = self
+            .parameter(Location::Path, name)
+            .and_then(|p| p.segments_pattern);
+        if let Some(pattern) = pattern {
+            for take in 1..=actual.len() {
+                let joined = actual[..take].join("/");
+                let Some(value) = joined
+                    .strip_prefix(prefix)
+                    .and_then(|v| v.strip_suffix(suffix))
+                else {
+                    continue;
+                };
+                if !crate::runtime::validate::matches(pattern, value) {
+                    continue;
+                }
+                values.push((name, value.to_string()));
+                if self.match_from(&template[1..], &actual[take..], values) {
+                    return true;
+                }
+                values.pop();
+            }
+            return false;
+        }
+        let Some(value) = actual[0]
+            .strip_prefix(prefix)
+            .and_then(|v| v.strip_suffix(suffix))
+            .filter(|v| !v.is_empty())
+            .and_then(percent_decode)
+        else {
+            return false;
+        };
+        values.push((name, value));
+        if self.match_from(&template[1..], &actual[1..], values) {
+            return true;
+        }
+        values.pop();
+        false
+    }
+}
+
+/// A template segment holding a parameter: the literal text before it, its
+/// name and the literal text after it (`search(q='{q}')`, `{hostname}:`).
+fn split_parameter(segment: &'static str) -> Option<(&'static str, &'static str, &'static str)> {
+    let open = segment.find('{')?;
+    let close = open + segment[open..].find('}')?;
+    Some((
+        &segment[..open],
+        &segment[open + 1..close],
+        &segment[close + 1..],
+    ))
 }
 
 #[cfg(test)]
@@ -267,6 +325,10 @@ pub struct Parameter {
     pub schema: u32,
     /// Its default, as JSON text, when the spec gives one.
     pub default: Option<&'static str>,
+    /// For a path parameter that spans one or more segments
+    /// (`x-specbound-path-segments`, Graph's `me` or `users/{id}`): the
+    /// pattern its value must match, which also decides where it ends.
+    pub segments_pattern: Option<&'static str>,
 }
 
 /// A request body.
@@ -422,5 +484,77 @@ mod tests {
         assert_eq!(OP.match_path("/v1/calendars/a/events/x"), None);
         assert_eq!(OP.match_path("/v1/calendar/a/events"), None);
         assert_eq!(OP.extension("x-specbound-batch-limit"), Some("50"));
+    }
+
+    const SPANS: &[Parameter] = &[
+        Parameter {
+            name: "drive",
+            location: Location::Path,
+            required: true,
+            schema: 0,
+            default: None,
+            segments_pattern: Some("^(me/drive|drives/[a-z0-9]+|users/[a-z0-9]+/drive)$"),
+        },
+        Parameter {
+            name: "item",
+            location: Location::Path,
+            required: true,
+            schema: 0,
+            default: None,
+            segments_pattern: Some("^(root|items/[a-z0-9]+|root:(/[a-z0-9.%]+)+:)$"),
+        },
+        Parameter {
+            name: "q",
+            location: Location::Path,
+            required: true,
+            schema: 0,
+            default: None,
+            segments_pattern: None,
+        },
+    ];
+    const CHILDREN: Operation = Operation {
+        parameters: SPANS,
+        ..Operation::get_for_tests("list_children", "/{drive}/{item}/children")
+    };
+    const SEARCH: Operation = Operation {
+        parameters: SPANS,
+        ..Operation::get_for_tests("search", "/{drive}/{item}/search(q='{q}')")
+    };
+
+    #[test]
+    fn a_parameter_spanning_segments_takes_as_many_as_its_pattern_admits() {
+        let m = |op: &Operation, p: &str| op.match_path(p);
+        let pairs = |v: &[(&'static str, &str)]| {
+            Some(
+                v.iter()
+                    .map(|(n, s)| (*n, s.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            m(&CHILDREN, "/me/drive/root/children"),
+            pairs(&[("drive", "me/drive"), ("item", "root")])
+        );
+        assert_eq!(
+            m(&CHILDREN, "/users/u1/drive/items/a1/children"),
+            pairs(&[("drive", "users/u1/drive"), ("item", "items/a1")])
+        );
+        assert_eq!(
+            m(&CHILDREN, "/drives/d1/root:/docs/a%20b.txt:/children"),
+            pairs(&[("drive", "drives/d1"), ("item", "root:/docs/a%20b.txt:")])
+        );
+        // Nothing the patterns do not admit: an extra segment, a dot segment.
+        assert_eq!(m(&CHILDREN, "/me/drive/x/root/children"), None);
+        assert_eq!(m(&CHILDREN, "/me/drive/items/a1/children/x"), None);
+        assert_eq!(m(&CHILDREN, "/users/../drive/root/children"), None);
+        assert_eq!(
+            m(&SEARCH, "/me/drive/root/search(q='a%20b')"),
+            pairs(&[("drive", "me/drive"), ("item", "root"), ("q", "a b")])
+        );
+        assert_eq!(m(&SEARCH, "/me/drive/root/search(q='')"), None);
+        assert_eq!(
+            CHILDREN.render_path(&[("drive", "users/u1/drive"), ("item", "items/a b")]),
+            "/users/u1/drive/items/a b/children"
+        );
     }
 }

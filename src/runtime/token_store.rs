@@ -103,6 +103,73 @@ impl<S: TokenStore + ?Sized> TokenStore for Arc<S> {
     }
 }
 
+/// A view of a store whose tokens carry a key (for Graph: cloud, tenant,
+/// client, account and scopes): a token saved under another key is not
+/// loaded, so tokens never cross clouds, tenants or scope sets; a save
+/// stamps the key on the token.
+#[derive(Debug, Clone)]
+pub struct KeyedTokenStore {
+    inner: Arc<dyn TokenStore>,
+    key: String,
+}
+
+impl KeyedTokenStore {
+    /// `inner` seen through `key`.
+    pub fn new(inner: Arc<dyn TokenStore>, key: impl Into<String>) -> Self {
+        KeyedTokenStore {
+            inner,
+            key: key.into(),
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl TokenStore for KeyedTokenStore {
+    fn load(&self) -> BoxFuture<'_, Result<Option<StoredToken>>> {
+        Box::pin(async move {
+            let stored = self.inner.load().await?;
+            Ok(stored.filter(|s| s.token.key.as_deref() == Some(self.key.as_str())))
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        token: &'a OAuthToken,
+        expected: Option<u64>,
+    ) -> BoxFuture<'a, Result<SaveOutcome>> {
+        Box::pin(async move {
+            let mut keyed = token.clone();
+            keyed.key = Some(self.key.clone());
+            match self.inner.save(&keyed, expected).await? {
+                // Another key's token is nothing to this view.
+                SaveOutcome::Conflict(Some(other))
+                    if other.token.key.as_deref() != Some(self.key.as_str()) =>
+                {
+                    self.inner.save(&keyed, Some(other.version)).await
+                }
+                outcome => Ok(outcome),
+            }
+        })
+    }
+
+    fn clear(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            match self.load().await? {
+                Some(_) => self.inner.clear().await,
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn lock(&self) -> BoxFuture<'_, Result<StoreLock>> {
+        self.inner.lock()
+    }
+}
+
 /// Keeps the token in memory; clients sharing one (through an `Arc`) renew
 /// one at a time.
 #[derive(Debug, Default)]

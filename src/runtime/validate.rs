@@ -117,6 +117,15 @@ pub fn request(
                 if let Some(name) = empty_path_parameter(op.path, path) {
                     return Err(fail(name, Problem::Missing));
                 }
+                // A value with `/`, `.` or `..` where the URL's parser moved
+                // segments: the request would reach another resource.
+                return Err(fail(
+                    "path",
+                    Problem::Constraint(format!(
+                        "{path} does not fit {}: a path parameter adds or removes segments",
+                        op.path
+                    )),
+                ));
             }
         }
     }
@@ -198,6 +207,7 @@ fn join(root: &str, path: &[String]) -> String {
 
 /// The date (`yyyy-mm-dd`) of query parameter `key`, if the query has one
 /// (for an API's checks of two dates together).
+#[cfg_attr(not(any(feature = "timesync", feature = "cronofy")), allow(dead_code))]
 pub(crate) fn query_date(query: &[(String, String)], key: &str) -> Option<chrono::NaiveDate> {
     query
         .iter()
@@ -480,7 +490,7 @@ fn check_count(n: u64, min: Option<u64>, max: Option<u64>, what: &str) -> Result
 /// Whether `text` matches the ECMA 262 `pattern`; each pattern is compiled
 /// once. A pattern that does not compile matches nothing, and says so in
 /// the log once.
-fn matches(pattern: &'static str, text: &str) -> bool {
+pub(crate) fn matches(pattern: &'static str, text: &str) -> bool {
     static COMPILED: OnceLock<Mutex<HashMap<&'static str, Option<regress::Regex>>>> =
         OnceLock::new();
     let mut cache = COMPILED
@@ -649,6 +659,7 @@ mod tests {
                 required: true,
                 schema: 1,
                 default: None,
+                segments_pattern: None,
             },
             Parameter {
                 name: "flag",
@@ -656,6 +667,7 @@ mod tests {
                 required: true,
                 schema: 6,
                 default: None,
+                segments_pattern: None,
             },
             Parameter {
                 name: "tag[]",
@@ -663,6 +675,7 @@ mod tests {
                 required: false,
                 schema: 3,
                 default: None,
+                segments_pattern: None,
             },
         ];
         let op = Operation {

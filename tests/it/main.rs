@@ -1,9 +1,20 @@
 //! The one integration-test binary: a module per API, plus shared helpers.
 
+// Some helpers serve only some APIs' tests.
+#[cfg_attr(
+    not(all(feature = "timesync", feature = "cronofy", feature = "graph")),
+    allow(dead_code, unused_imports)
+)]
 mod support;
+
+#[cfg(feature = "sandbox")]
+mod spec_examples;
 
 #[cfg(feature = "cronofy")]
 mod cronofy;
+
+#[cfg(feature = "graph")]
+mod graph;
 
 #[cfg(feature = "timesync")]
 mod timesync;

@@ -23,6 +23,12 @@
 //! - `x-specbound-send-empty: true` on an optional map or array property makes
 //!   it `Option<T>`: progenitor skips an empty map or array when serialising,
 //!   so without this an update could never send `{}` or `[]`.
+//! - `x-specbound-path-segments: true` on a path parameter puts its value
+//!   into the URL as it is (progenitor would encode its `/`): the value is
+//!   one or more segments (`users/{id}`), and its pattern admits only
+//!   encoded segments; a parameter written between single quotes in its
+//!   path (`search(q='{q}')`) is an OData string, whose quotes are doubled
+//!   (`codegen_send.rs`).
 //! - Constructs that make progenitor panic are checked first, and a failure
 //!   names the spec file and the operation.
 
@@ -32,6 +38,10 @@ use std::path::{Path, PathBuf};
 
 use openapiv3::{OpenAPI, ReferenceOr};
 
+#[path = "codegen_examples.rs"]
+mod codegen_examples;
+#[path = "codegen_query.rs"]
+mod codegen_query;
 #[path = "codegen_send.rs"]
 mod codegen_send;
 #[path = "codegen_tables.rs"]
@@ -136,7 +146,16 @@ pub(crate) fn generate(spec_path: &Path, render: Render) -> Result<Generated, Ge
         .to_string();
     let (items, facts) = codegen_tables::spec_module(&api, &json).map_err(|m| fail(None, m))?;
     codegen_send::rewrite(&mut file, &facts).map_err(|m| fail(None, m))?;
+    codegen_query::add(&mut file, &json, &facts);
+    let quoted = codegen_send::quoted_parameters(&json).map_err(|m| fail(None, m))?;
+    codegen_send::rewrite_path_parameters(
+        &mut file,
+        &codegen_send::segment_parameters(&json),
+        &quoted,
+    );
     file.items.extend(items);
+    let examples = codegen_examples::module(&file, &json);
+    file.items.push(examples);
     let types = count_types(&file);
     Ok(Generated {
         code: render(&file),

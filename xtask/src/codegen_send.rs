@@ -305,3 +305,124 @@ fn operation_id(stmt: &syn::Stmt) -> Option<String> {
         _ => None,
     })
 }
+
+/// The names of the path parameters flagged `x-specbound-path-segments`,
+/// as progenitor names their variables.
+pub(crate) fn segment_parameters(spec: &serde_json::Value) -> BTreeSet<String> {
+    fn flagged(p: &serde_json::Value, out: &mut BTreeSet<String>) {
+        if p["in"] == "path"
+            && p["x-specbound-path-segments"] == true
+            && let Some(name) = p["name"].as_str()
+        {
+            out.insert(super::snake_case(name));
+        }
+    }
+    let mut out = BTreeSet::new();
+    for p in spec["components"]["parameters"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        flagged(p, &mut out);
+    }
+    for item in spec["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        let ops = item.as_object().into_iter().flat_map(|m| m.values());
+        for params in std::iter::once(item)
+            .chain(ops)
+            .filter_map(|o| o["parameters"].as_array())
+        {
+            params.iter().for_each(|p| flagged(p, &mut out));
+        }
+    }
+    out
+}
+
+/// The path parameters written between single quotes in a path template
+/// (`search(q='{q}')`): OData string literals, whose quotes are doubled.
+/// Fails when a name is quoted in one path and not in another.
+pub(crate) fn quoted_parameters(spec: &serde_json::Value) -> Result<BTreeSet<String>, String> {
+    let mut quoted = BTreeSet::new();
+    let mut plain = BTreeSet::new();
+    for path in spec["paths"].as_object().into_iter().flat_map(|m| m.keys()) {
+        for (i, _) in path.match_indices('{') {
+            let Some(end) = path[i..].find('}') else {
+                continue;
+            };
+            let name = super::snake_case(&path[i + 1..i + end]);
+            let inside = path[..i].ends_with('\'') && path[i + end + 1..].starts_with('\'');
+            if inside { &mut quoted } else { &mut plain }.insert(name);
+        }
+    }
+    match quoted.intersection(&plain).next() {
+        Some(name) => Err(format!(
+            "path parameter `{name}` is quoted in one path and not in another"
+        )),
+        None => Ok(quoted),
+    }
+}
+
+/// Rewrites, in every `format!` of the builders, `encode_path(&name.to_string())`
+/// into `name.to_string()` for the parameters spanning segments, and into
+/// `encode_path(&name.to_string().replace('\'', "''"))` for the quoted ones.
+pub(crate) fn rewrite_path_parameters(
+    file: &mut syn::File,
+    segments: &BTreeSet<String>,
+    quoted: &BTreeSet<String>,
+) {
+    struct Paths<'a>(&'a BTreeSet<String>, &'a BTreeSet<String>);
+    impl VisitMut for Paths<'_> {
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            if mac.path.is_ident("format") {
+                mac.tokens = unencode(std::mem::take(&mut mac.tokens), self.0, self.1);
+            }
+        }
+    }
+    if !segments.is_empty() || !quoted.is_empty() {
+        Paths(segments, quoted).visit_file_mut(file);
+    }
+}
+
+/// `tokens` with `encode_path (& <name> . to_string ())` rewritten as
+/// [`rewrite_path_parameters`] says.
+fn unencode(
+    tokens: proc_macro2::TokenStream,
+    names: &BTreeSet<String>,
+    quoted: &BTreeSet<String>,
+) -> proc_macro2::TokenStream {
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(trees.len());
+    let mut i = 0;
+    while i < trees.len() {
+        if let (TokenTree::Ident(f), Some(TokenTree::Group(g))) = (&trees[i], trees.get(i + 1))
+            && f == "encode_path"
+        {
+            let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+            if let [TokenTree::Punct(amp), TokenTree::Ident(name), rest @ ..] = inner.as_slice()
+                && amp.as_char() == '&'
+                && names.contains(&name.to_string())
+            {
+                out.push(TokenTree::Ident(name.clone()));
+                out.extend(rest.iter().cloned());
+                i += 2;
+                continue;
+            }
+            if let [TokenTree::Punct(amp), TokenTree::Ident(name), ..] = inner.as_slice()
+                && amp.as_char() == '&'
+                && quoted.contains(&name.to_string())
+            {
+                let value: proc_macro2::TokenStream = inner[1..].iter().cloned().collect();
+                out.extend(quote::quote!(encode_path(&#value.replace('\'', "''"))));
+                i += 2;
+                continue;
+            }
+        }
+        out.push(trees[i].clone());
+        i += 1;
+    }
+    out.into_iter().collect()
+}

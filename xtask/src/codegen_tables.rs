@@ -285,12 +285,24 @@ fn operation(
             }
             None => quote!(None),
         };
+        let segments_pattern = match p.get("x-specbound-path-segments") {
+            Some(Value::Bool(true)) => {
+                let pattern = resolve(spec, &p["schema"])["pattern"]
+                    .as_str()
+                    .ok_or_else(|| {
+                        format!("path parameter `{name}` spans segments but has no pattern")
+                    })?;
+                quote!(Some(#pattern))
+            }
+            _ => quote!(None),
+        };
         params.push(quote!(Parameter {
             name: #name,
             location: #location,
             required: #required,
             schema: #schema,
             default: #default,
+            segments_pattern: #segments_pattern,
         }));
     }
     let body = match op.get("requestBody").map(|b| resolve(spec, b)) {

@@ -30,6 +30,7 @@ static OPERATIONS: &[Operation] = &[Operation {
         required: true,
         schema: 0,
         default: None,
+        segments_pattern: None,
     }],
     ..Operation::get_for_tests("get_thing", "/things/{id}")
 }];

@@ -1,0 +1,125 @@
+#![doc = include_str!("../docs/graph.md")]
+#![doc = include_str!("../docs/graph_operations.md")]
+
+mod cloud;
+mod credentials;
+mod extras;
+mod ids;
+mod query;
+mod scopes;
+
+/// The code progenitor generates from `spec/graph.yaml` (see build.rs).
+mod generated {
+    #![allow(
+        clippy::all,
+        clippy::pedantic,
+        missing_docs,
+        unreachable_pub,
+        unreachable_patterns,
+        unused_imports,
+        unused_mut,
+        dead_code
+    )]
+    include!(concat!(env!("OUT_DIR"), "/graph.rs"));
+}
+
+/// The Microsoft Graph client: every operation of `spec/graph.yaml` as a
+/// builder (`use specbound::graph::prelude::*`), plus [`GraphExt`] for
+/// sign-in and the typed path values.
+pub use generated::Client;
+#[cfg(feature = "sandbox")]
+#[doc(hidden)]
+pub use generated::examples;
+pub use generated::{builder, spec};
+
+/// The spec's schemas as Rust types.
+pub mod types {
+    pub use super::generated::types::*;
+}
+
+/// Everything a caller needs in scope: the operation traits, [`GraphExt`]
+/// and raw requests.
+pub mod prelude {
+    pub use super::extras::GraphExt;
+    pub use super::generated::prelude::*;
+    pub use crate::runtime::raw::RawRequests;
+}
+
+pub use self::cloud::Cloud;
+pub use self::extras::{ApiVersion, AuthorizationRequest, ClientBuilder, DeviceCode, GraphExt};
+pub use self::ids::{CalendarOwner, Drive, Item, Mailbox, Owner};
+pub use self::query::{Attr, BuiltQuery, Filter, Lambda, ODataValue, Query, QueryTarget, attr};
+pub use self::scopes::{HELPERS as SCOPE_HELPERS, Scopes};
+
+use crate::runtime::{ApiProfile, retry};
+
+/// What the runtime needs to know about Graph beyond its spec.
+pub(crate) static PROFILE: ApiProfile = ApiProfile {
+    spec: &spec::API,
+    error_body: crate::error::error_details::<types::Error>,
+    formats: &[],
+    check: |_, _, _| Ok(()),
+    classify: retry::standard,
+};
+
+/// Graph's error body (`error.code`, `error.message`, `innerError`) or the
+/// identity platform's (`error`, `error_description`).
+impl crate::ErrorBody for types::Error {
+    fn code(&self) -> Option<String> {
+        match &self.error {
+            Some(types::ErrorValue::MainError(e)) => e.code.clone().filter(|c| !c.is_empty()),
+            Some(types::ErrorValue::String(code)) => Some(code.clone()),
+            None => None,
+        }
+    }
+
+    fn message(&self) -> String {
+        if let Some(d) = &self.error_description {
+            return d.clone();
+        }
+        match &self.error {
+            Some(types::ErrorValue::MainError(e)) => {
+                let mut message = e.message.clone().unwrap_or_default();
+                if let Some(inner) = &e.inner_error {
+                    for (name, value) in [
+                        ("request-id", &inner.request_id),
+                        ("client-request-id", &inner.client_request_id),
+                        ("date", &inner.date),
+                    ] {
+                        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                            message.push_str(&format!(" ({name} {value})"));
+                        }
+                    }
+                }
+                message
+            }
+            Some(types::ErrorValue::String(code)) => code.clone(),
+            None => String::new(),
+        }
+    }
+
+    fn fields(&self) -> Vec<crate::FieldError> {
+        match &self.error {
+            Some(types::ErrorValue::MainError(e)) => e
+                .details
+                .iter()
+                .map(|d| crate::FieldError {
+                    field: d.target.clone().unwrap_or_default(),
+                    message: d.message.clone().unwrap_or_default(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A value the generated builders refused becomes
+/// [`Error::Invalid`](crate::Error::Invalid).
+impl From<types::error::ConversionError> for crate::Error {
+    fn from(e: types::error::ConversionError) -> Self {
+        crate::Error::Invalid {
+            field: "value".into(),
+            reason: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Microsoft Graph against wiremock: what goes on the wire and what comes back.
+
+mod auth;
+#[cfg(feature = "sandbox")]
+mod every_operation;
+mod queries;
+
+use specbound::graph::{Client, Cloud, Scopes};
+use specbound::runtime::{MemoryTokenStore, OAuthToken, Secret};
+use wiremock::MockServer;
+
+use crate::support::Waits;
+
+/// The cloud of a mock server: Graph and the login host on it.
+pub(super) fn cloud(server: &MockServer) -> Cloud {
+    Cloud::Custom {
+        graph: server.uri(),
+        login: server.uri(),
+    }
+}
+
+/// A token valid for an hour, with a refresh token.
+pub(super) fn token(access: &str, refresh: Option<&str>, expires_in_secs: u64) -> OAuthToken {
+    OAuthToken::new(
+        access,
+        refresh.map(|r| Secret::from(r.to_string())),
+        Some(std::time::Duration::from_secs(expires_in_secs)),
+    )
+}
+
+/// A client of `server` for client `app-1` in tenant `contoso`, starting
+/// from `token`, whose waits are recorded.
+pub(super) fn client_with(server: &MockServer, token: Option<OAuthToken>) -> (Client, Waits) {
+    let waits = Waits::default();
+    let mut builder = Client::builder()
+        .cloud(cloud(server))
+        .tenant("contoso")
+        .client_id("app-1")
+        .scopes(Scopes::helper(["basic", "message_all"]))
+        .token_store(MemoryTokenStore::new())
+        .sleep(waits.sleep());
+    if let Some(t) = token {
+        builder = builder.token(t);
+    }
+    (builder.build().expect("client"), waits)
+}
+
+/// A signed-in client of `server` (token `at-1`, refresh token `rt-1`).
+pub(super) fn client(server: &MockServer) -> Client {
+    client_with(server, Some(token("at-1", Some("rt-1"), 3600))).0
+}
