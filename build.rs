@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 mod codegen;
 
 /// APIs whose spec has landed; each is behind the cargo feature of the same name.
-const APIS: &[&str] = &["timesync", "cronofy", "graph"];
+const APIS: &[&str] = &["timesync", "cronofy", "graph", "zendesk"];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

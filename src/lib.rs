@@ -3,13 +3,23 @@
 
 // With no API enabled the runtime serves nothing.
 #[cfg_attr(
-    not(any(feature = "timesync", feature = "cronofy", feature = "graph")),
+    not(any(
+        feature = "timesync",
+        feature = "cronofy",
+        feature = "graph",
+        feature = "zendesk"
+    )),
     allow(dead_code)
 )]
 mod error;
 // With no API enabled the runtime serves nothing.
 #[cfg_attr(
-    not(any(feature = "timesync", feature = "cronofy", feature = "graph")),
+    not(any(
+        feature = "timesync",
+        feature = "cronofy",
+        feature = "graph",
+        feature = "zendesk"
+    )),
     allow(dead_code, unused_imports, unused_macros)
 )]
 pub mod runtime;
@@ -27,6 +37,10 @@ pub mod cronofy;
 #[cfg(feature = "graph")]
 #[cfg_attr(docsrs, doc(cfg(feature = "graph")))]
 pub mod graph;
+
+#[cfg(feature = "zendesk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "zendesk")))]
+pub mod zendesk;
 
 #[cfg(feature = "sandbox")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]

@@ -7,15 +7,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use sha2::Digest as _;
-
 use super::cloud::Cloud;
 use super::credentials::{Credentials, Login};
 use super::generated::{Client, prelude::*, types};
 use super::scopes::Scopes;
 use super::spec::API;
 use crate::error::AuthErrorKind;
+use crate::runtime::oauth::{Pkce, random_text};
 use crate::runtime::{
     Config, CredentialCore, KeyedTokenStore, MemoryTokenStore, OAuthToken, Runtime, Secret,
     TokenStore, common_builder_methods,
@@ -324,14 +322,6 @@ pub struct DeviceCode {
     device_code: Secret,
 }
 
-/// `n` random characters of the PKCE verifier alphabet (RFC 7636).
-fn random_text(n: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-    (0..n)
-        .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
-        .collect()
-}
-
 /// Sign-in calls of a Graph [`Client`] (`use specbound::graph::prelude::*`).
 pub trait GraphExt {
     /// The authorization URL of the cloud's login host with a PKCE
@@ -379,9 +369,7 @@ impl GraphExt for Client {
             .replace("{tenant}", &st.login.tenant);
         let mut url = url::Url::parse(&raw)
             .map_err(|e| Error::invalid("login_url", format!("`{raw}`: {e}")))?;
-        let verifier = random_text(64);
-        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(verifier.as_bytes()));
+        let pkce = Pkce::new();
         let state_value = random_text(32);
         url.query_pairs_mut()
             .append_pair("client_id", &st.login.client_id)
@@ -390,13 +378,13 @@ impl GraphExt for Client {
             .append_pair("response_mode", "query")
             .append_pair("scope", &st.login.scope)
             .append_pair("state", &state_value)
-            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge", &pkce.challenge)
             .append_pair("code_challenge_method", "S256");
         Ok(AuthorizationRequest {
             url,
             state: state_value,
             redirect_uri: redirect_uri.to_string(),
-            verifier: Secret::from(verifier),
+            verifier: pkce.verifier,
         })
     }
 

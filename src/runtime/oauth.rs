@@ -270,6 +270,40 @@ impl Grant for RefreshToken {
     }
 }
 
+/// A PKCE pair (RFC 7636): the verifier kept until the code comes back,
+/// and its S256 challenge sent in the authorization URL.
+#[cfg(any(feature = "graph", feature = "zendesk"))]
+pub(crate) struct Pkce {
+    pub(crate) verifier: Secret,
+    pub(crate) challenge: String,
+}
+
+#[cfg(any(feature = "graph", feature = "zendesk"))]
+impl Pkce {
+    /// A new random verifier (64 characters) and its challenge.
+    pub(crate) fn new() -> Self {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let verifier = random_text(64);
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()));
+        Pkce {
+            verifier: Secret::from(verifier),
+            challenge,
+        }
+    }
+}
+
+/// `n` random characters of the PKCE verifier alphabet (also good for a
+/// `state`).
+#[cfg(any(feature = "graph", feature = "zendesk"))]
+pub(crate) fn random_text(n: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+    (0..n)
+        .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,12 @@
 
 // Some helpers serve only some APIs' tests.
 #[cfg_attr(
-    not(all(feature = "timesync", feature = "cronofy", feature = "graph")),
+    not(all(
+        feature = "timesync",
+        feature = "cronofy",
+        feature = "graph",
+        feature = "zendesk"
+    )),
     allow(dead_code, unused_imports)
 )]
 mod support;
@@ -18,3 +23,6 @@ mod graph;
 
 #[cfg(feature = "timesync")]
 mod timesync;
+
+#[cfg(feature = "zendesk")]
+mod zendesk;

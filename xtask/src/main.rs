@@ -19,11 +19,11 @@ use std::process::ExitCode;
 
 /// Every API, in the order reports list them; one whose `spec/<api>.yaml`
 /// does not exist yet is passed over unless named with `--api`.
-pub(crate) const APIS: &[&str] = &["timesync", "cronofy", "graph"];
+pub(crate) const APIS: &[&str] = &["timesync", "cronofy", "graph", "zendesk"];
 
 /// APIs whose operations the tests do not all send yet: coverage reports
 /// them without failing (each leaves this list when its issue is done).
-const COVERAGE_PENDING: &[&str] = &["graph"];
+const COVERAGE_PENDING: &[&str] = &["graph", "zendesk"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -166,6 +166,7 @@ const FEATURE_SETS: &[&str] = &[
     "cronofy,tls-ring",
     "cronofy,tls-ring,sandbox",
     "graph,tls-ring",
+    "zendesk,tls-ring",
 ];
 
 /// The checks CI runs, each a cargo command run from the repository root

@@ -1,0 +1,105 @@
+#![doc = include_str!("../docs/zendesk.md")]
+#![doc = include_str!("../docs/zendesk_operations.md")]
+
+mod credentials;
+mod extras;
+
+/// The code progenitor generates from `spec/zendesk.yaml` (see build.rs).
+mod generated {
+    #![allow(
+        clippy::all,
+        clippy::pedantic,
+        missing_docs,
+        unreachable_pub,
+        unreachable_patterns,
+        unused_imports,
+        unused_mut,
+        dead_code
+    )]
+    include!(concat!(env!("OUT_DIR"), "/zendesk.rs"));
+}
+
+/// The Zendesk Support client: every operation of `spec/zendesk.yaml` as a
+/// builder (`use specbound::zendesk::prelude::*`), plus [`ZendeskExt`] for
+/// OAuth.
+pub use generated::Client;
+#[cfg(feature = "sandbox")]
+#[doc(hidden)]
+pub use generated::examples;
+pub use generated::{builder, spec};
+
+/// The spec's schemas as Rust types.
+pub mod types {
+    pub use super::generated::types::*;
+}
+
+/// Everything a caller needs in scope: the operation traits, [`ZendeskExt`]
+/// and raw requests.
+pub mod prelude {
+    pub use super::extras::ZendeskExt;
+    pub use super::generated::prelude::*;
+    pub use crate::runtime::raw::RawRequests;
+}
+
+pub use self::extras::{AuthorizationRequest, ClientBuilder, ZendeskExt};
+
+use crate::runtime::{ApiProfile, retry};
+
+/// What the runtime needs to know about Zendesk beyond its spec.
+pub(crate) static PROFILE: ApiProfile = ApiProfile {
+    spec: &spec::API,
+    error_body: crate::error::error_details::<types::Error>,
+    formats: &[],
+    check: |_, _, _| Ok(()),
+    classify: retry::standard,
+};
+
+/// Zendesk's error body: `error` (a name such as `RecordInvalid`, or an
+/// object with `title` and `message`), `description`, and per-field `details`.
+impl crate::ErrorBody for types::Error {
+    fn code(&self) -> Option<String> {
+        match &self.error {
+            Some(types::ErrorError::String(code)) => Some(code.clone()),
+            Some(types::ErrorError::ErrorObject(e)) => e.title.clone(),
+            None => None,
+        }
+    }
+
+    fn message(&self) -> String {
+        if let Some(d) = &self.description {
+            return d.clone();
+        }
+        match &self.error {
+            Some(types::ErrorError::ErrorObject(e)) => e.message.clone().unwrap_or_default(),
+            Some(types::ErrorError::String(code)) => code.clone(),
+            None => String::new(),
+        }
+    }
+
+    fn fields(&self) -> Vec<crate::FieldError> {
+        self.details
+            .iter()
+            .flat_map(|(field, problems)| {
+                problems.iter().map(move |p| crate::FieldError {
+                    field: field.clone(),
+                    message: p
+                        .description
+                        .clone()
+                        .or_else(|| p.error.clone())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A value the generated builders refused becomes
+/// [`Error::Invalid`](crate::Error::Invalid).
+impl From<types::error::ConversionError> for crate::Error {
+    fn from(e: types::error::ConversionError) -> Self {
+        crate::Error::Invalid {
+            field: "value".into(),
+            reason: e.to_string(),
+        }
+    }
+}

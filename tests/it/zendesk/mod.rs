@@ -1,0 +1,17 @@
+//! Zendesk Support against wiremock: what goes on the wire and what comes back.
+
+mod auth;
+#[cfg(feature = "sandbox")]
+mod every_operation;
+
+use specbound::zendesk::Client;
+use wiremock::MockServer;
+
+/// A client of `server` with the OAuth token `tok-1`.
+pub(super) fn client(server: &MockServer) -> Client {
+    Client::builder()
+        .base_url(server.uri())
+        .oauth_token("tok-1")
+        .build()
+        .expect("client")
+}
