@@ -19,6 +19,7 @@ fn main() {
         "codegen_query.rs",
         "codegen_send.rs",
         "codegen_tables.rs",
+        "codegen_types.rs",
     ] {
         println!("cargo:rerun-if-changed=xtask/src/{source}");
     }

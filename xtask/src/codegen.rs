@@ -29,6 +29,8 @@
 //!   encoded segments; a parameter written between single quotes in its
 //!   path (`search(q='{q}')`) is an OData string, whose quotes are doubled
 //!   (`codegen_send.rs`).
+//! - `x-specbound-date-time: <Rust path>` at the spec's top level makes
+//!   every `format: date-time` that type (`codegen_types.rs`).
 //! - Constructs that make progenitor panic are checked first, and a failure
 //!   names the spec file and the operation.
 
@@ -46,6 +48,8 @@ mod codegen_query;
 mod codegen_send;
 #[path = "codegen_tables.rs"]
 mod codegen_tables;
+#[path = "codegen_types.rs"]
+mod codegen_types;
 use quote::quote;
 use syn::visit_mut::VisitMut;
 
@@ -139,6 +143,7 @@ pub(crate) fn generate(spec_path: &Path, render: Render) -> Result<Generated, Ge
         "x-specbound-send-empty",
     )
     .map_err(|m| fail(None, m))?;
+    codegen_types::rewrite(&mut file, &json).map_err(|m| fail(None, m))?;
     let api = spec_path
         .file_stem()
         .and_then(|s| s.to_str())
