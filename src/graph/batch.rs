@@ -187,7 +187,20 @@ impl BatchItem {
 /// JSON batching for the Graph [`Client`] (`use specbound::graph::prelude::*`).
 pub trait GraphBatch {
     /// Sends `items` in as many batches as it takes and returns one
-    /// outcome per item, in the order given (see the [module](self) docs).
+    /// outcome per item, in the order given.
+    ///
+    /// Items get the ids `"1"` to `"n"` and go in batches of the spec's
+    /// `x-specbound-batch-limit` (20), one batch after the other; a group
+    /// joined by `depends_on` is never split. A batch gets at most 4
+    /// Outlook requests of one mailbox that may run at once (Outlook's
+    /// limit); the others go to a later batch rather than into a
+    /// `dependsOn` chain, which would run them one at a time and turn one
+    /// failure into 424 for all after it. Items answered 429 (or 503, when
+    /// they may be sent twice) go again in a new batch, with the items
+    /// that failed 424 because of them, after the longest `Retry-After`
+    /// among them, as the client's retry policy allows (attempts, wait
+    /// budget, fail-fast); the others are kept.
+    ///
     /// An item's own failure is in its outcome; the call fails only for
     /// bad input, before anything is sent: a `depends_on` that does not
     /// point to an earlier item, a group joined by `depends_on` larger than

@@ -11,6 +11,9 @@
 //! `calendar` or `contacts` in the spec and addresses a resource of a
 //! mailbox (its `mailbox` or `calendar_owner` path value, followed by more
 //! path): `/me/messages`, `/users/{id}/events`, `/groups/{id}/calendar`.
+//! The client knows a mailbox by how it is written: `me` and
+//! `users/{my id}` are kept apart, and requests to other hosts (upload
+//! session URLs) are not counted.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -97,7 +100,12 @@ fn outlook_shares(request: &Admission<'_>) -> Vec<Share> {
     if request.spec.is_some_and(|op| op.id == BATCH) {
         return request.body.map(batch_shares).unwrap_or_default();
     }
-    let Some((_, Some(mailbox))) = route(request.method.as_str(), path) else {
+    // The operation the request was built for, else the one its path is.
+    let routed = match request.spec.and_then(|op| Some((op, op.match_path(path)?))) {
+        Some((op, values)) => outlook_mailbox(op, &values),
+        None => route(request.method.as_str(), path).and_then(|(_, m)| m),
+    };
+    let Some(mailbox) = routed else {
         return Vec::new();
     };
     let upload_bytes = match request.body {

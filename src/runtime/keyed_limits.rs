@@ -58,18 +58,22 @@ pub type Partition = Arc<dyn Fn(&Admission<'_>) -> Vec<Share> + Send + Sync>;
 /// uploaded bytes per sliding window. Waiting for the windows goes through
 /// the client's [`Sleep`] and counts against the call's wait budget
 /// ([`RetryPolicy::max_wait`](super::RetryPolicy::max_wait)); a wait over
-/// the budget ends the call with [`Error::RateLimited`] carrying the wait,
-/// and with [`RetryPolicy::fail_fast`](super::RetryPolicy::fail_fast) a
-/// full partition ends it too, without waiting.
+/// the budget ends the call with [`Error::RateLimited`] carrying the wait.
+/// When no budget is left (always, with
+/// [`RetryPolicy::fail_fast`](super::RetryPolicy::fail_fast)) a partition
+/// with no free slot ends the call too, without waiting. Waiting for a
+/// slot counts against the call's deadline.
 ///
 /// ```
 /// use std::time::Duration;
 /// use specbound::runtime::{KeyedLimits, Share};
 /// // One partition per first path segment, 2 in flight, 100 a minute.
 /// let limits = KeyedLimits::new(|a| {
-///     let key = a.path?.trim_start_matches('/').split('/').next()?.to_string();
-///     Some(vec![Share { key, requests: 1, in_flight: 1, upload_bytes: 0 }])
-/// }.unwrap_or_default())
+///     let first = a.path.and_then(|p| p.trim_start_matches('/').split('/').next());
+///     first
+///         .map(|key| vec![Share { key: key.to_string(), requests: 1, in_flight: 1, upload_bytes: 0 }])
+///         .unwrap_or_default()
+/// })
 /// .in_flight(2)
 /// .requests_per(100, Duration::from_secs(60));
 /// # let _ = limits;
