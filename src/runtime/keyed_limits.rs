@@ -62,7 +62,8 @@ pub type Partition = Arc<dyn Fn(&Admission<'_>) -> Vec<Share> + Send + Sync>;
 /// When no budget is left (always, with
 /// [`RetryPolicy::fail_fast`](super::RetryPolicy::fail_fast)) a partition
 /// with no free slot ends the call too, without waiting. Waiting for a
-/// slot counts against the call's deadline.
+/// slot counts against the call's deadline. The client's own refusals
+/// carry the code `client_window` or `client_in_flight` and no answer.
 ///
 /// ```
 /// use std::time::Duration;
