@@ -32,6 +32,10 @@ pub enum Error {
         code: Option<String>,
         /// The API's request id, when it sent one.
         request_id: Option<String>,
+        /// The 429 answer itself (code, message, headers such as the API's
+        /// throttling headers, typed error body), when the API sent one
+        /// rather than the client's own limits refusing to wait.
+        answer: Option<Box<ApiError>>,
     },
     /// Input rejected before anything was sent.
     #[error("invalid {field}: {reason}")]
@@ -177,10 +181,24 @@ impl Error {
         }
     }
 
-    /// The API error, if this is one.
+    /// The API's error answer: of an [`Error::Api`], or the 429 answer of
+    /// an [`Error::RateLimited`].
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             Error::Api(e) => Some(e),
+            Error::RateLimited {
+                answer: Some(e), ..
+            } => Some(e),
+            _ => None,
+        }
+    }
+
+    /// How long the API (or the client's own limits) asked to wait before
+    /// sending again, when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::Api(e) => e.retry_after,
             _ => None,
         }
     }
@@ -322,8 +340,13 @@ pub struct ApiError {
     pub fields: Vec<FieldError>,
     /// `Retry-After`, when the API sent one.
     pub retry_after: Option<Duration>,
-    /// The API's request id for this answer, when it sent one.
+    /// The API's request id for this answer: from the response header the
+    /// spec names, else from the error body (Graph's `innerError`).
     pub request_id: Option<String>,
+    /// The answer's headers (throttling and diagnostic headers such as
+    /// Graph's `x-ms-throttle-*` and `client-request-id`). Not shown by
+    /// `Debug`, which lists their names only.
+    pub headers: http::HeaderMap,
     body: Option<Box<dyn Any + Send + Sync>>,
 }
 
@@ -342,6 +365,7 @@ impl ApiError {
             fields: Vec::new(),
             retry_after: None,
             request_id: None,
+            headers: http::HeaderMap::new(),
             body: None,
         }
     }
@@ -351,6 +375,7 @@ impl ApiError {
         self.code = details.code;
         self.message = details.message;
         self.fields = details.fields;
+        self.request_id = self.request_id.or(details.request_id);
         self.body = Some(details.body);
         self
     }
@@ -358,6 +383,11 @@ impl ApiError {
     /// The API's typed error body, e.g. `specbound::timesync::types::Error`.
     pub fn body<T: Any>(&self) -> Option<&T> {
         self.body.as_ref().and_then(|b| b.downcast_ref())
+    }
+
+    /// The value of the answer's header `name`, when it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -371,6 +401,7 @@ impl fmt::Debug for ApiError {
             .field("fields", &self.fields)
             .field("retry_after", &self.retry_after)
             .field("request_id", &self.request_id)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -407,6 +438,7 @@ pub(crate) struct ErrorDetails {
     pub(crate) code: Option<String>,
     pub(crate) message: String,
     pub(crate) fields: Vec<FieldError>,
+    pub(crate) request_id: Option<String>,
     pub(crate) body: Box<dyn Any + Send + Sync>,
 }
 
@@ -421,6 +453,11 @@ pub trait ErrorBody: Send + Sync + 'static {
     fn fields(&self) -> Vec<FieldError> {
         Vec::new()
     }
+    /// The request id the body carries, for an answer without the request
+    /// id header.
+    fn request_id(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Reads `body` as the API's error schema `E`, if it is one.
@@ -433,6 +470,7 @@ where
         code: parsed.code(),
         message: excerpt(&parsed.message(), MESSAGE_EXCERPT * 5),
         fields: parsed.fields(),
+        request_id: parsed.request_id().map(|id| excerpt(&id, 100)),
         body: Box::new(parsed),
     })
 }

@@ -72,6 +72,7 @@ pub struct ClientBuilder {
     account: String,
     store: Option<Arc<dyn TokenStore>>,
     token: Option<OAuthToken>,
+    outlook_limits: bool,
     config: Config,
 }
 
@@ -103,6 +104,7 @@ impl Client {
             account: String::new(),
             store: None,
             token: None,
+            outlook_limits: true,
             config: Config::default(),
         }
     }
@@ -193,6 +195,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Keeps Outlook's limits per mailbox (default on; see
+    /// [`outlook_limits`](super::outlook_limits)): at most 4 requests of
+    /// one mailbox in flight, 10,000 in any 10 minutes, 150 MB uploaded in
+    /// any 5 minutes, so that a busy program slows down before Graph
+    /// throttles it. Limits set with `keyed_limits` replace them.
+    pub fn outlook_limits(mut self, keep: bool) -> Self {
+        self.outlook_limits = keep;
+        self
+    }
+
     common_builder_methods!();
 
     /// The token store key of this configuration.
@@ -261,6 +273,9 @@ impl ClientBuilder {
             cloud: self.cloud,
             login_root,
         });
+        if self.outlook_limits && config.keyed_limits.is_none() {
+            config.keyed_limits = Some(Arc::new(super::outlook_limits()));
+        }
         let runtime = Runtime::new(&super::PROFILE, &base, &config)?
             .with_authorizer(Arc::new(Credentials { core }))
             .with_state(state);

@@ -1,12 +1,15 @@
 #![doc = include_str!("../docs/graph.md")]
 #![doc = include_str!("../docs/graph_operations.md")]
 
+mod batch;
+mod batch_plan;
 mod cloud;
 mod credentials;
 mod extras;
 mod ids;
 mod query;
 mod scopes;
+mod throttling;
 
 /// The code progenitor generates from `spec/graph.yaml` (see build.rs).
 mod generated {
@@ -40,16 +43,20 @@ pub mod types {
 /// Everything a caller needs in scope: the operation traits, [`GraphExt`]
 /// and raw requests.
 pub mod prelude {
+    pub use super::batch::GraphBatch;
     pub use super::extras::GraphExt;
     pub use super::generated::prelude::*;
+    pub use super::throttling::GraphErrorExt;
     pub use crate::runtime::raw::RawRequests;
 }
 
+pub use self::batch::{BatchError, BatchItem, BatchOutcome, GraphBatch};
 pub use self::cloud::Cloud;
 pub use self::extras::{ApiVersion, AuthorizationRequest, ClientBuilder, DeviceCode, GraphExt};
 pub use self::ids::{CalendarOwner, Drive, Item, Mailbox, Owner};
 pub use self::query::{Attr, BuiltQuery, Filter, Lambda, ODataValue, Query, QueryTarget, attr};
 pub use self::scopes::{HELPERS as SCOPE_HELPERS, Scopes};
+pub use self::throttling::{GraphErrorExt, Throttle, outlook_limits};
 
 use crate::runtime::{ApiProfile, retry};
 
@@ -79,10 +86,11 @@ impl crate::ErrorBody for types::Error {
         }
         match &self.error {
             Some(types::ErrorValue::MainError(e)) => {
+                // The request id is the error's own field (shown by its
+                // Display); the other diagnostics go with the message.
                 let mut message = e.message.clone().unwrap_or_default();
                 if let Some(inner) = &e.inner_error {
                     for (name, value) in [
-                        ("request-id", &inner.request_id),
                         ("client-request-id", &inner.client_request_id),
                         ("date", &inner.date),
                     ] {
@@ -95,6 +103,17 @@ impl crate::ErrorBody for types::Error {
             }
             Some(types::ErrorValue::String(code)) => code.clone(),
             None => String::new(),
+        }
+    }
+
+    fn request_id(&self) -> Option<String> {
+        match &self.error {
+            Some(types::ErrorValue::MainError(e)) => e
+                .inner_error
+                .as_ref()
+                .and_then(|i| i.request_id.clone())
+                .filter(|id| !id.is_empty()),
+            _ => None,
         }
     }
 

@@ -18,6 +18,7 @@ pub mod examples;
 mod hostile_tests;
 pub(crate) mod json_path;
 pub(crate) mod json_stream;
+pub mod keyed_limits;
 pub mod oauth;
 pub mod paginate;
 #[cfg(test)]
@@ -45,6 +46,7 @@ use std::time::Duration;
 pub use self::auth::{Authorizer, Basic, Bearer, Stamp};
 pub use self::credentials::{CredentialCore, Grant};
 pub use self::dates::IntoDate;
+pub use self::keyed_limits::{Admission, KeyedLimits, Partition, Share};
 pub use self::oauth::{ClientCredentials, OAuthToken};
 pub use self::paginate::{Page, PageStream, Paginated, Position};
 pub use self::patch::Patch;
@@ -258,6 +260,15 @@ impl Runtime {
     pub(crate) fn rate_limiter(&self) -> Option<&Arc<dyn RateLimiter>> {
         self.0.config.rate_limiter.as_ref()
     }
+
+    pub(crate) fn keyed_limits(&self) -> Option<&Arc<KeyedLimits>> {
+        self.0.config.keyed_limits.as_ref()
+    }
+
+    /// The base URL, parsed.
+    pub(crate) fn base_url_parsed(&self) -> &url::Url {
+        &self.0.base_url
+    }
 }
 
 impl fmt::Debug for Runtime {
@@ -268,6 +279,7 @@ impl fmt::Debug for Runtime {
             .field("authorizer", &self.0.authorizer)
             .field("retry", &self.0.config.retry)
             .field("rate_limiter", &self.0.config.rate_limiter)
+            .field("keyed_limits", &self.0.config.keyed_limits)
             .finish_non_exhaustive()
     }
 }
@@ -309,6 +321,8 @@ pub(crate) struct Config {
     pub(crate) retry: RetryPolicy,
     pub(crate) sleep: Sleep,
     pub(crate) rate_limiter: Option<Arc<dyn RateLimiter>>,
+    /// Limits per partition of requests (Graph's Outlook mailboxes).
+    pub(crate) keyed_limits: Option<Arc<KeyedLimits>>,
     pub(crate) http: Option<reqwest::Client>,
     /// Connect timeout, and how long the server may stay silent while the
     /// client waits for its answer or the next bytes of it.
@@ -325,6 +339,7 @@ impl Default for Config {
             retry: RetryPolicy::standard(),
             sleep: Sleep::tokio(),
             rate_limiter: None,
+            keyed_limits: None,
             http: None,
             timeout: Duration::from_secs(30),
             deadline: Some(Duration::from_secs(120)),
@@ -384,6 +399,13 @@ macro_rules! common_builder_methods {
         /// Paces requests (default: none).
         pub fn rate_limiter(mut self, limiter: impl crate::runtime::RateLimiter + 'static) -> Self {
             self.config.rate_limiter = Some(std::sync::Arc::new(limiter));
+            self
+        }
+
+        /// Limits kept per partition of requests (requests in flight, per
+        /// window, upload bytes per window), beside the rate limiter.
+        pub fn keyed_limits(mut self, limits: crate::runtime::KeyedLimits) -> Self {
+            self.config.keyed_limits = Some(std::sync::Arc::new(limits));
             self
         }
 

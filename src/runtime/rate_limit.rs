@@ -91,6 +91,7 @@ impl RateLimiter for RequestInterval {
                     retry_after: Some(self.interval),
                     code: Some("client_budget".into()),
                     request_id: None,
+                    answer: None,
                 });
             };
             if !wait.is_zero() {

@@ -58,6 +58,21 @@ impl RetryPolicy {
         }
     }
 
+    /// Never waits: a call that would have to wait (a 429 or 503 to retry,
+    /// a rate limiter's slot) ends at once with
+    /// [`Error::RateLimited`](crate::Error::RateLimited) carrying the wait
+    /// it would have slept, for a caller that schedules its own retries.
+    /// A `Retry-After: 0` is still retried at once.
+    ///
+    /// ```
+    /// use specbound::runtime::RetryPolicy;
+    /// let policy = RetryPolicy::fail_fast();
+    /// assert!(policy.wait_budget().is_zero());
+    /// ```
+    pub fn fail_fast() -> Self {
+        Self::standard().max_wait(Duration::ZERO)
+    }
+
     /// Total attempts, the first one included (at least 1).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
@@ -171,8 +186,9 @@ pub(crate) enum Decision {
     Done,
     /// Wait this long, then send again.
     Retry(Duration),
-    /// Retrying would be right but the attempts or the wait budget are spent.
-    GiveUp,
+    /// Retrying would be right but the attempts or the wait budget are
+    /// spent; the wait that was refused, when the budget refused it.
+    GiveUp(Option<Duration>),
 }
 
 /// Decides about attempt number `attempt` (1-based) of class `class`.
@@ -196,7 +212,7 @@ pub(crate) fn decide(
         return Decision::Done;
     }
     if attempt >= policy.max_attempts {
-        return Decision::GiveUp;
+        return Decision::GiveUp(None);
     }
     let wait = match retry_after.filter(|_| honours_retry_after) {
         Some(asked) => asked,
@@ -208,7 +224,7 @@ pub(crate) fn decide(
         }
     };
     if waited.saturating_add(wait) > policy.max_wait {
-        return Decision::GiveUp;
+        return Decision::GiveUp(Some(wait));
     }
     Decision::Retry(wait)
 }
@@ -244,16 +260,39 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             Duration::try_from_secs_f64(secs).map_or(MAX_RETRY_AFTER, |d| d.min(MAX_RETRY_AFTER)),
         );
     }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let delta = when
-        .with_timezone(&chrono::Utc)
-        .signed_duration_since(chrono::Utc::now());
+    let when = http_date(value)?;
+    let delta = when.signed_duration_since(chrono::Utc::now());
     Some(
         delta
             .to_std()
             .unwrap_or(Duration::ZERO)
             .min(MAX_RETRY_AFTER),
     )
+}
+
+/// An HTTP date in any of the three forms HTTP allows (RFC 9110 section
+/// 5.6.7): IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, read as RFC 2822),
+/// the obsolete RFC 850 form (`Sunday, 06-Nov-94 08:49:37 GMT`) and
+/// asctime (`Sun Nov  6 08:49:37 1994`).
+fn http_date(value: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(when) = chrono::DateTime::parse_from_rfc2822(value) {
+        return Some(when.with_timezone(&chrono::Utc));
+    }
+    let (naive, two_digit_year) =
+        match chrono::NaiveDateTime::parse_from_str(value, "%A, %d-%b-%y %H:%M:%S GMT") {
+            Ok(n) => (n, true),
+            Err(_) => (
+                chrono::NaiveDateTime::parse_from_str(value, "%a %b %e %H:%M:%S %Y").ok()?,
+                false,
+            ),
+        };
+    let when = naive.and_utc();
+    // RFC 9110: a two-digit year more than 50 years ahead is in the past
+    // century (chrono reads 00-68 as 20xx, 69-99 as 19xx).
+    if two_digit_year && when > chrono::Utc::now() + chrono::Duration::days(50 * 365) {
+        return when.checked_sub_months(chrono::Months::new(1200));
+    }
+    Some(when)
 }
 
 /// How the runtime waits between attempts. Tests pass a recorder, so no test
@@ -339,11 +378,11 @@ mod tests {
         );
         assert_eq!(
             decide(&p, 1, busy, Some(secs(90)), true, secs(0), 0.5),
-            Decision::GiveUp
+            Decision::GiveUp(Some(secs(90)))
         );
         assert_eq!(
             decide(&p, 2, busy, Some(secs(7)), true, secs(25), 0.5),
-            Decision::GiveUp
+            Decision::GiveUp(Some(secs(7)))
         );
     }
 
@@ -429,7 +468,7 @@ mod tests {
         ));
         assert_eq!(
             decide(&p, 2, Outcome::ConnectFailed, None, true, secs(0), 0.0),
-            Decision::GiveUp
+            Decision::GiveUp(None)
         );
         assert_eq!(
             decide(
@@ -441,7 +480,26 @@ mod tests {
                 secs(0),
                 0.0
             ),
-            Decision::GiveUp
+            Decision::GiveUp(None)
+        );
+    }
+
+    #[test]
+    fn fail_fast_refuses_every_wait_and_says_how_long_it_would_have_been() {
+        let p = RetryPolicy::fail_fast();
+        let busy = Outcome::Status(BUSY);
+        assert_eq!(
+            decide(&p, 1, busy, Some(secs(10)), true, secs(0), 0.5),
+            Decision::GiveUp(Some(secs(10)))
+        );
+        // Without Retry-After the refused wait is the computed backoff.
+        assert_eq!(
+            decide(&p, 1, busy, None, true, secs(0), 0.0),
+            Decision::GiveUp(Some(Duration::from_millis(125)))
+        );
+        assert_eq!(
+            decide(&p, 1, busy, Some(Duration::ZERO), true, secs(0), 0.0),
+            Decision::Retry(Duration::ZERO)
         );
     }
 
@@ -459,6 +517,26 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn retry_after_reads_every_http_date_form() {
+        let mut h = HeaderMap::new();
+        let later = chrono::Utc::now() + chrono::Duration::seconds(120);
+        for form in [
+            "%a, %d %b %Y %H:%M:%S GMT",
+            "%A, %d-%b-%y %H:%M:%S GMT",
+            "%a %b %e %H:%M:%S %Y",
+        ] {
+            h.insert(RETRY_AFTER, later.format(form).to_string().parse().unwrap());
+            let wait = retry_after(&h).unwrap_or_else(|| panic!("{form}"));
+            assert!(wait > secs(110) && wait <= secs(120), "{form}: {wait:?}");
+        }
+        // Past dates (RFC 850 two-digit year, asctime) mean now.
+        for past in ["Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"] {
+            h.insert(RETRY_AFTER, past.parse().unwrap());
+            assert_eq!(retry_after(&h), Some(Duration::ZERO), "{past}");
+        }
     }
 
     #[test]
@@ -495,7 +573,7 @@ mod tests {
                 secs(0),
                 0.0
             ),
-            Decision::GiveUp
+            Decision::GiveUp(Some(MAX_RETRY_AFTER))
         );
     }
 }

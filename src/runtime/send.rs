@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use tracing::Instrument as _;
 
 use super::Runtime;
+use super::keyed_limits::{Admission, Admitted};
 use super::retry::{Decision, Outcome, decide, retry_after};
 use super::spec::Operation;
 use crate::Result;
@@ -105,17 +106,45 @@ impl Runtime {
                 })),
             None => attempts.await,
         };
-        let response = result?;
+        let Attempted {
+            response,
+            admitted,
+            refused,
+            read,
+        } = result?;
         let status = response.status();
         if status.is_client_error() || status.is_server_error() {
-            return Err(self.error_answer(response, call.operation).await);
+            let error = self.error_answer(response, call.operation).await;
+            return Err(match error {
+                // The wait the budget refused, when the API did not say.
+                Error::RateLimited {
+                    retry_after: None,
+                    code,
+                    request_id,
+                    answer,
+                } => Error::RateLimited {
+                    retry_after: refused,
+                    code,
+                    request_id,
+                    answer,
+                },
+                other => other,
+            });
+        }
+        // A request holding slots in flight keeps them until its answer has
+        // been read (a streamed answer: until its head has come).
+        if !admitted.is_empty() && !read && call.mode == Mode::Whole {
+            return self
+                .read_whole(response)
+                .await
+                .map_err(|e| e.into_error(call.operation, self));
         }
         Ok(response)
     }
 
     /// Checks a request of `op` against the spec's constraints and the
     /// API's own checks.
-    fn check(&self, op: &'static Operation, request: &reqwest::Request) -> Result<()> {
+    pub(crate) fn check(&self, op: &'static Operation, request: &reqwest::Request) -> Result<()> {
         let profile = self.profile();
         let path = request.url().path().strip_prefix(self.base_path());
         let query: Vec<(String, String)> = request
@@ -142,27 +171,30 @@ impl Runtime {
 
     /// Every attempt of one call: credentials, pacing, sending, one renewal
     /// after a 401, and retries as the policy and the API's classifier say.
-    async fn attempts(
-        &self,
-        mut request: reqwest::Request,
-        call: Call,
-    ) -> Result<reqwest::Response> {
+    async fn attempts(&self, mut request: reqwest::Request, call: Call) -> Result<Attempted> {
         let started = Instant::now();
         let with_credentials = call.credentials && self.is_trusted(request.url());
         let mut attempt = 1;
         let mut waited = Duration::ZERO;
         let mut renewed = false;
+        let mut admitted = Admitted::default();
+        let mut refused = None;
+        let mut read = false;
         let result = loop {
+            // The slots of the attempt before are given back first.
+            drop(std::mem::take(&mut admitted));
             let Some(mut this_try) = request.try_clone() else {
                 // A streamed body cannot be sent twice: one attempt only.
                 self.authorize(&mut request, call, with_credentials).await?;
                 self.pace(call).await?;
+                admitted = self.admit(&request, call, &mut waited).await?;
                 break self.send_once(request, call).await;
             };
             let stamp = self
                 .authorize(&mut this_try, call, with_credentials)
                 .await?;
             self.pace(call).await?;
+            admitted = self.admit(&this_try, call, &mut waited).await?;
             let mut result = self.send_once(this_try, call).await;
             if let (Ok(r), Some(auth), true, false) =
                 (&result, self.authorizer(), with_credentials, renewed)
@@ -188,7 +220,10 @@ impl Runtime {
             result = match result {
                 Ok(r) if call.idempotent && call.mode == Mode::Whole && r.status().is_success() => {
                     match self.read_whole(r).await {
-                        Ok(r) => Ok(r),
+                        Ok(r) => {
+                            read = true;
+                            Ok(r)
+                        }
                         Err(ReadError::TooLarge) => {
                             return Err(ReadError::TooLarge.into_error(call.operation, self));
                         }
@@ -215,12 +250,14 @@ impl Runtime {
                 fastrand::f64(),
             ) {
                 Decision::Done => break result,
-                Decision::GiveUp => {
+                Decision::GiveUp(wait) => {
                     tracing::warn!(
                         attempt,
                         ?outcome,
+                        refused_wait_ms = wait.map(|w| w.as_millis() as u64),
                         "giving up: retry attempts or wait budget spent"
                     );
+                    refused = wait;
                     break result;
                 }
                 Decision::Retry(wait) => {
@@ -230,6 +267,8 @@ impl Runtime {
                         wait_ms = wait.as_millis() as u64,
                         "retrying"
                     );
+                    read = false;
+                    drop(std::mem::take(&mut admitted));
                     self.sleep().sleep(wait).await;
                     waited += wait;
                     attempt += 1;
@@ -249,7 +288,41 @@ impl Runtime {
             }
             Err(Failure::Idle) => tracing::debug!("no answer within the idle timeout"),
         }
-        result.map_err(|e| e.into_error(call.operation, self.idle()))
+        let response = result.map_err(|e| e.into_error(call.operation, self.idle()))?;
+        Ok(Attempted {
+            response,
+            admitted,
+            refused,
+            read,
+        })
+    }
+
+    /// Waits for the client's keyed limits (within what is left of the
+    /// call's wait budget, which the wait is added to); the slots in flight
+    /// the request takes.
+    async fn admit(
+        &self,
+        request: &reqwest::Request,
+        call: Call,
+        waited: &mut Duration,
+    ) -> Result<Admitted> {
+        let Some(limits) = self.keyed_limits() else {
+            return Ok(Admitted::default());
+        };
+        let same_origin = request.url().origin() == self.base_url_parsed().origin();
+        let admission = Admission {
+            operation: call.operation,
+            spec: call.spec,
+            method: request.method(),
+            path: same_origin
+                .then(|| request.url().path().strip_prefix(self.base_path()))
+                .flatten(),
+            body: request.body().and_then(|b| b.as_bytes()),
+        };
+        let budget = self.retry_policy().wait_budget().saturating_sub(*waited);
+        let (admitted, slept) = limits.admit(&admission, self.sleep(), budget).await?;
+        *waited += slept;
+        Ok(admitted)
     }
 
     /// How long the client waits for the server's next bytes.
@@ -300,8 +373,11 @@ impl Runtime {
             Ok(r) => r.map_err(Failure::Transport),
             Err(_) => Err(Failure::Idle),
         };
-        if let (Some(limiter), Ok(r)) = (self.rate_limiter(), &result) {
-            limiter.observe(call.operation, r.status(), r.headers());
+        if let Ok(r) = &result {
+            trace_throttling(r.status(), r.headers());
+            if let Some(limiter) = self.rate_limiter() {
+                limiter.observe(call.operation, r.status(), r.headers());
+            }
         }
         result
     }
@@ -341,36 +417,98 @@ impl Runtime {
         operation: &'static str,
     ) -> Error {
         let status = response.status();
-        let retry_after = retry_after(response.headers());
-        let request_id = self
+        let headers = response.headers().clone();
+        match read_prefix(response, ERROR_BODY_LIMIT, self.idle()).await {
+            Ok(body) => self.error_of(status, &headers, &body, operation),
+            Err(e) => e.into_error(operation, self),
+        }
+    }
+
+    /// The typed error of an error answer's status, headers and body (at
+    /// most [`ERROR_BODY_LIMIT`] of it is read): an answer of a call, or
+    /// one answer inside a batch. 429 is [`Error::RateLimited`] carrying
+    /// the answer; the request id comes from the spec's header, else from
+    /// the API's error body.
+    pub(crate) fn error_of(
+        &self,
+        status: StatusCode,
+        headers: &http::HeaderMap,
+        body: &[u8],
+        operation: &'static str,
+    ) -> Error {
+        let body = &body[..body.len().min(ERROR_BODY_LIMIT)];
+        let mut api = ApiError::new(status, operation, "");
+        api.retry_after = retry_after(headers);
+        api.request_id = self
             .spec()
             .request_id_header
-            .and_then(|h| response.headers().get(h))
+            .and_then(|h| headers.get(h))
             .and_then(|v| v.to_str().ok())
             .map(|v| excerpt(v, 100));
-        let body = match read_prefix(response, ERROR_BODY_LIMIT, self.idle()).await {
-            Ok(b) => b,
-            Err(e) => return e.into_error(operation, self),
+        api.headers = headers.clone();
+        api = match (self.profile().error_body)(body) {
+            Some(d) => api.with_details(d),
+            None => {
+                api.message = excerpt(&String::from_utf8_lossy(body), MESSAGE_EXCERPT);
+                api
+            }
         };
-        let details = (self.profile().error_body)(&body);
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Error::RateLimited {
-                retry_after,
-                code: details.and_then(|d| d.code),
-                request_id,
+                retry_after: api.retry_after,
+                code: api.code.clone(),
+                request_id: api.request_id.clone(),
+                answer: Some(Box::new(api)),
             };
         }
-        let mut api = match details {
-            Some(d) => ApiError::new(status, operation, "").with_details(d),
-            None => ApiError::new(
-                status,
-                operation,
-                excerpt(&String::from_utf8_lossy(&body), MESSAGE_EXCERPT),
-            ),
-        };
-        api.retry_after = retry_after;
-        api.request_id = request_id;
         Error::Api(Box::new(api))
+    }
+}
+
+/// What the attempts of one call ended with.
+struct Attempted {
+    /// The last answer.
+    response: reqwest::Response,
+    /// Slots in flight, held until the answer has been read.
+    admitted: Admitted,
+    /// The wait the budget refused, when that ended the retries.
+    refused: Option<Duration>,
+    /// Whether a successful answer's body was read whole already.
+    read: bool,
+}
+
+/// Names in which an answer's throttling headers are recognised
+/// (`x-ms-throttle-scope`, `x-rate-limit-remaining`, `ratelimit-reset`).
+const THROTTLING_HEADER_MARKS: [&str; 3] = ["throttle", "ratelimit", "rate-limit"];
+
+/// A tracing event with an answer's throttling headers, when it has any:
+/// at `info` for 429 and 503, at `debug` otherwise (Graph sends
+/// `x-ms-throttle-limit-percentage` on successes past 80% of a limit).
+fn trace_throttling(status: StatusCode, headers: &http::HeaderMap) {
+    let found: Vec<String> = headers
+        .iter()
+        .filter(|(name, _)| {
+            THROTTLING_HEADER_MARKS
+                .iter()
+                .any(|mark| name.as_str().contains(mark))
+        })
+        .take(8)
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            format!("{name}={}", excerpt(&value, 100))
+        })
+        .collect();
+    if found.is_empty() {
+        return;
+    }
+    let throttling = found.join("; ");
+    if matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    ) {
+        tracing::info!(status = status.as_u16(), %throttling, "throttled");
+    } else {
+        tracing::debug!(status = status.as_u16(), %throttling, "throttling headers");
     }
 }
 

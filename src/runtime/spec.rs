@@ -50,6 +50,20 @@ impl ApiSpec {
         self.operations.iter().find(|op| op.id == id)
     }
 
+    /// The operation of `method` whose path template matches `path` (below
+    /// the base URL, with its leading `/`, without a query), with the
+    /// values of its path parameters; the first in the spec's order.
+    pub fn route(
+        &self,
+        method: &str,
+        path: &str,
+    ) -> Option<(&'static Operation, Vec<(&'static str, String)>)> {
+        self.operations
+            .iter()
+            .filter(|op| op.method.eq_ignore_ascii_case(method))
+            .find_map(|op| op.match_path(path).map(|values| (op, values)))
+    }
+
     /// The schema at `index`.
     pub fn schema(&self, index: u32) -> &'static Schema {
         &self.schemas[index as usize]

@@ -1,9 +1,11 @@
 //! Microsoft Graph against wiremock: what goes on the wire and what comes back.
 
 mod auth;
+mod batch;
 #[cfg(feature = "sandbox")]
 mod every_operation;
 mod queries;
+mod throttling;
 
 use specbound::graph::{Client, Cloud, Scopes};
 use specbound::runtime::{MemoryTokenStore, OAuthToken, Secret};
