@@ -6,6 +6,7 @@ mod credentials;
 mod extras;
 mod ids;
 mod query;
+mod quickxor;
 mod scopes;
 
 /// The code progenitor generates from `spec/graph.yaml` (see build.rs).
@@ -49,6 +50,7 @@ pub use self::cloud::Cloud;
 pub use self::extras::{ApiVersion, AuthorizationRequest, ClientBuilder, DeviceCode, GraphExt};
 pub use self::ids::{CalendarOwner, Drive, Item, Mailbox, Owner};
 pub use self::query::{Attr, BuiltQuery, Filter, Lambda, ODataValue, Query, QueryTarget, attr};
+pub use self::quickxor::QuickXorHash;
 pub use self::scopes::{HELPERS as SCOPE_HELPERS, Scopes};
 
 use crate::runtime::{ApiProfile, retry};
