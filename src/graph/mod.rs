@@ -2,12 +2,17 @@
 #![doc = include_str!("../docs/graph_operations.md")]
 
 mod cloud;
+mod copy;
 mod credentials;
+mod download;
 mod extras;
+mod files;
 mod ids;
 mod query;
 mod quickxor;
 mod scopes;
+mod upload;
+mod upload_session;
 
 /// The code progenitor generates from `spec/graph.yaml` (see build.rs).
 mod generated {
@@ -42,16 +47,27 @@ pub mod types {
 /// and raw requests.
 pub mod prelude {
     pub use super::extras::GraphExt;
+    pub use super::files::GraphFiles;
     pub use super::generated::prelude::*;
     pub use crate::runtime::raw::RawRequests;
 }
 
 pub use self::cloud::Cloud;
+pub use self::copy::{
+    CopyBuilder, CopyEvent, CopyMonitor, CopyStatus, DEFAULT_POLL_INTERVAL, JobStatus,
+};
+pub use self::download::{DownloadBuilder, DownloadError};
 pub use self::extras::{ApiVersion, AuthorizationRequest, ClientBuilder, DeviceCode, GraphExt};
+pub use self::files::GraphFiles;
 pub use self::ids::{CalendarOwner, Drive, Item, Mailbox, Owner};
 pub use self::query::{Attr, BuiltQuery, Filter, Lambda, ODataValue, Query, QueryTarget, attr};
 pub use self::quickxor::QuickXorHash;
 pub use self::scopes::{HELPERS as SCOPE_HELPERS, Scopes};
+pub use self::upload::{
+    AttachmentUploadBuilder, CHUNK_UNIT, DEFAULT_CHUNK_SIZE, DEFAULT_SMALL_UPLOAD_LIMIT,
+    MAX_ATTACHMENT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIB, Progress, Upload, UploadBuilder, UploadError,
+    UploadSessionState, UploadSource, Uploaded, UploadedAttachment,
+};
 
 use crate::runtime::{ApiProfile, retry};
 

@@ -4,6 +4,8 @@ mod auth;
 #[cfg(feature = "sandbox")]
 mod every_operation;
 mod queries;
+mod upload_host;
+mod uploads;
 
 use specbound::graph::{Client, Cloud, Scopes};
 use specbound::runtime::{MemoryTokenStore, OAuthToken, Secret};
