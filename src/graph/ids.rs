@@ -219,16 +219,20 @@ impl Item {
         Ok(Item(format!("special/{name}")))
     }
 
-    /// An item by its path below this folder or item (`root` and
-    /// `items/{id}` only; a path item already names its path).
+    /// An item by its path below this folder: the root, an item by id, or
+    /// an item by path (`root:/Docs:` joined with `a.txt` is
+    /// `root:/Docs/a.txt:`). A special folder takes no path.
     pub fn join(&self, path: &str) -> Result<Self> {
-        if self.0.ends_with(':') || self.0.starts_with("special/") {
+        if self.0.starts_with("special/") {
             return Err(Error::invalid(
                 "item",
-                "a path can only be joined to the root or an item by id",
+                "a path can only be joined to the root, an item by id or an item by path",
             ));
         }
-        Ok(Item(format!("{}:{}:", self.0, encoded_path(path)?)))
+        match self.0.strip_suffix(':') {
+            Some(folder) => Ok(Item(format!("{folder}{}:", encoded_path(path)?))),
+            None => Ok(Item(format!("{}:{}:", self.0, encoded_path(path)?))),
+        }
     }
 }
 
@@ -282,5 +286,14 @@ mod tests {
         assert!(Item::path("//").is_err());
         assert!(Item::special("secrets").is_err());
         assert_eq!(Item::root().join("x").unwrap().as_str(), "root:/x:");
+        assert_eq!(
+            Item::path("Docs").unwrap().join("a b").unwrap().as_str(),
+            "root:/Docs/a%20b:"
+        );
+        assert_eq!(
+            Item::id("X1").unwrap().join("a").unwrap().as_str(),
+            "items/X1:/a:"
+        );
+        assert!(Item::special("approot").unwrap().join("a").is_err());
     }
 }

@@ -4,12 +4,18 @@
 mod batch;
 mod batch_plan;
 mod cloud;
+mod copy;
 mod credentials;
+mod download;
 mod extras;
+mod files;
 mod ids;
 mod query;
+mod quickxor;
 mod scopes;
 mod throttling;
+mod upload;
+mod upload_session;
 
 /// The code progenitor generates from `spec/graph.yaml` (see build.rs).
 mod generated {
@@ -45,6 +51,7 @@ pub mod types {
 pub mod prelude {
     pub use super::batch::GraphBatch;
     pub use super::extras::GraphExt;
+    pub use super::files::GraphFiles;
     pub use super::generated::prelude::*;
     pub use super::throttling::GraphErrorExt;
     pub use crate::runtime::raw::RawRequests;
@@ -52,11 +59,22 @@ pub mod prelude {
 
 pub use self::batch::{BatchError, BatchItem, BatchOutcome, GraphBatch};
 pub use self::cloud::Cloud;
+pub use self::copy::{
+    CopyBuilder, CopyEvent, CopyMonitor, CopyStatus, DEFAULT_POLL_INTERVAL, JobStatus,
+};
+pub use self::download::{DownloadBuilder, DownloadError};
 pub use self::extras::{ApiVersion, AuthorizationRequest, ClientBuilder, DeviceCode, GraphExt};
+pub use self::files::GraphFiles;
 pub use self::ids::{CalendarOwner, Drive, Item, Mailbox, Owner};
 pub use self::query::{Attr, BuiltQuery, Filter, Lambda, ODataValue, Query, QueryTarget, attr};
+pub use self::quickxor::QuickXorHash;
 pub use self::scopes::{HELPERS as SCOPE_HELPERS, Scopes};
 pub use self::throttling::{GraphErrorExt, Throttle, outlook_limits};
+pub use self::upload::{
+    AttachmentUploadBuilder, CHUNK_UNIT, DEFAULT_CHUNK_SIZE, DEFAULT_SMALL_UPLOAD_LIMIT,
+    MAX_ATTACHMENT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIB, Progress, Upload, UploadBuilder, UploadError,
+    UploadSessionState, UploadSource, Uploaded, UploadedAttachment,
+};
 
 use crate::runtime::{ApiProfile, retry};
 

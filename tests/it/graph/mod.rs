@@ -6,6 +6,8 @@ mod batch;
 mod every_operation;
 mod queries;
 mod throttling;
+mod upload_host;
+mod uploads;
 
 use specbound::graph::{Client, Cloud, Scopes};
 use specbound::runtime::{MemoryTokenStore, OAuthToken, Secret};
