@@ -5,8 +5,11 @@ mod cloud;
 mod credentials;
 mod extras;
 mod ids;
+mod prefer;
 mod query;
 mod scopes;
+mod times;
+mod windows_zones;
 
 /// The code progenitor generates from `spec/graph.yaml` (see build.rs).
 mod generated {
@@ -32,9 +35,11 @@ pub use generated::Client;
 pub use generated::examples;
 pub use generated::{builder, spec};
 
-/// The spec's schemas as Rust types.
+/// The spec's schemas as Rust types. [`DateTimeTimeZone`] is hand-written
+/// (see its `x-specbound-replace` in the spec).
 pub mod types {
     pub use super::generated::types::*;
+    pub use super::times::{DateTimeTimeZone, TimeZoneName};
 }
 
 /// Everything a caller needs in scope: the operation traits, [`GraphExt`]
@@ -42,14 +47,17 @@ pub mod types {
 pub mod prelude {
     pub use super::extras::GraphExt;
     pub use super::generated::prelude::*;
+    pub use super::times::EventTimes;
     pub use crate::runtime::raw::RawRequests;
 }
 
 pub use self::cloud::Cloud;
 pub use self::extras::{ApiVersion, AuthorizationRequest, ClientBuilder, DeviceCode, GraphExt};
 pub use self::ids::{CalendarOwner, Drive, Item, Mailbox, Owner};
+pub use self::prefer::Prefer;
 pub use self::query::{Attr, BuiltQuery, Filter, Lambda, ODataValue, Query, QueryTarget, attr};
 pub use self::scopes::{HELPERS as SCOPE_HELPERS, Scopes};
+pub use self::times::{DateTimeTimeZone, EventTimes, TimeZoneName, WindowsZone};
 
 use crate::runtime::{ApiProfile, retry};
 
