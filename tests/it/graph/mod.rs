@@ -4,6 +4,7 @@ mod auth;
 #[cfg(feature = "sandbox")]
 mod every_operation;
 mod queries;
+mod times;
 
 use specbound::graph::{Client, Cloud, Scopes};
 use specbound::runtime::{MemoryTokenStore, OAuthToken, Secret};
