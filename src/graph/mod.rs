@@ -10,12 +10,15 @@ mod download;
 mod extras;
 mod files;
 mod ids;
+mod prefer;
 mod query;
 mod quickxor;
 mod scopes;
 mod throttling;
 mod upload;
 mod upload_session;
+mod times;
+mod windows_zones;
 
 /// The code progenitor generates from `spec/graph.yaml` (see build.rs).
 mod generated {
@@ -41,9 +44,11 @@ pub use generated::Client;
 pub use generated::examples;
 pub use generated::{builder, spec};
 
-/// The spec's schemas as Rust types.
+/// The spec's schemas as Rust types. [`DateTimeTimeZone`] is hand-written
+/// (see its `x-specbound-replace` in the spec).
 pub mod types {
     pub use super::generated::types::*;
+    pub use super::times::{DateTimeTimeZone, TimeZoneName};
 }
 
 /// Everything a caller needs in scope: the operation traits, [`GraphExt`]
@@ -54,6 +59,7 @@ pub mod prelude {
     pub use super::files::GraphFiles;
     pub use super::generated::prelude::*;
     pub use super::throttling::GraphErrorExt;
+    pub use super::times::EventTimes;
     pub use crate::runtime::raw::RawRequests;
 }
 
@@ -66,6 +72,7 @@ pub use self::download::{DownloadBuilder, DownloadError};
 pub use self::extras::{ApiVersion, AuthorizationRequest, ClientBuilder, DeviceCode, GraphExt};
 pub use self::files::GraphFiles;
 pub use self::ids::{CalendarOwner, Drive, Item, Mailbox, Owner};
+pub use self::prefer::Prefer;
 pub use self::query::{Attr, BuiltQuery, Filter, Lambda, ODataValue, Query, QueryTarget, attr};
 pub use self::quickxor::QuickXorHash;
 pub use self::scopes::{HELPERS as SCOPE_HELPERS, Scopes};
@@ -75,6 +82,7 @@ pub use self::upload::{
     MAX_ATTACHMENT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIB, Progress, Upload, UploadBuilder, UploadError,
     UploadSessionState, UploadSource, Uploaded, UploadedAttachment,
 };
+pub use self::times::{DateTimeTimeZone, EventTimes, TimeZoneName, WindowsZone};
 
 use crate::runtime::{ApiProfile, retry};
 

@@ -195,7 +195,10 @@ pub(crate) fn kept(got: &Value, want: &Value) -> Result<(), String> {
 
 fn same_time(a: &str, b: &str) -> bool {
     let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+    // Local times without offset (Graph's `dateTimeTimeZone`).
+    let local = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok();
     matches!((parse(a), parse(b)), (Some(x), Some(y)) if x == y)
+        || matches!((local(a), local(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// The request body on the wire as JSON (form bodies as an object of strings).

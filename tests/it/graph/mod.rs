@@ -8,6 +8,7 @@ mod queries;
 mod throttling;
 mod upload_host;
 mod uploads;
+mod times;
 
 use specbound::graph::{Client, Cloud, Scopes};
 use specbound::runtime::{MemoryTokenStore, OAuthToken, Secret};
