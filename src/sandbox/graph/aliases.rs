@@ -59,10 +59,8 @@ pub(super) fn answer(shared: &Shared, request: &Request) -> Option<Response> {
     let mut moved = request.clone();
     moved.path = format!("/v1.0/{target}");
     moved.headers.remove(VIEW_CALENDAR);
-    if let Some(id) = calendar {
-        if let Ok(v) = http::HeaderValue::from_str(&id) {
-            moved.headers.insert(VIEW_CALENDAR, v);
-        }
+    if let Some(v) = calendar.and_then(|id| http::HeaderValue::from_str(&id).ok()) {
+        moved.headers.insert(VIEW_CALENDAR, v);
     }
     Some(engine::dispatch(shared, moved).1)
 }

@@ -274,14 +274,14 @@ impl Store {
                 self.touch_event(&user, event_id, |json| {
                     json.insert("isReminderOn".into(), json!(false));
                 })?;
-                accepted()
+                Ok(crate::sandbox::engine::Response::empty(StatusCode::OK))
             }
             "snooze_reminder" => {
                 read_dttz("newReminderTime", req.field("newReminderTime"))?;
                 self.touch_event(&user, event_id, |json| {
                     json.insert("isReminderOn".into(), json!(true));
                 })?;
-                accepted()
+                Ok(crate::sandbox::engine::Response::empty(StatusCode::OK))
             }
             "get_schedule" => self.get_schedule(req),
             "find_meeting_times" => self.find_meeting_times(req, &user),
@@ -367,10 +367,11 @@ impl Store {
 
     fn create_event(&mut self, req: &Req, user: &str, calendar: &str, zone: &str) -> Outcome {
         let input = req.body.as_object().cloned().unwrap_or_default();
-        if let Some(tx) = input.get("transactionId").and_then(Value::as_str) {
-            if let Some(row) = self.events.of(user).find(|r| r.text("transactionId") == tx) {
-                return created(show_event(row, zone));
-            }
+        let tx = input.get("transactionId").and_then(Value::as_str);
+        if let Some(row) =
+            tx.and_then(|tx| self.events.of(user).find(|r| r.text("transactionId") == tx))
+        {
+            return created(show_event(row, zone));
         }
         let organizer = self.user_by_id(user)?.clone();
         let mut json = event_json(&organizer);

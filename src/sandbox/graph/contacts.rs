@@ -182,10 +182,10 @@ impl Store {
 
     /// The id of `user`'s contact folder `raw` (an id, or `contacts`).
     fn contact_folder(&self, user: &str, raw: &str) -> Result<String, super::errors::GraphErr> {
-        if raw.eq_ignore_ascii_case("contacts") {
-            if let Some(id) = self.default_contact_folder(user) {
-                return Ok(id);
-            }
+        if raw.eq_ignore_ascii_case("contacts")
+            && let Some(id) = self.default_contact_folder(user)
+        {
+            return Ok(id);
         }
         self.contact_folders
             .get(user, raw)

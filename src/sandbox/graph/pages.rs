@@ -49,14 +49,17 @@ impl Ctx<'_> {
 
     /// The URL of `req` with its query but `drop`, plus `extra`.
     fn link(&self, req: &Req, drop: &[&str], extra: (&str, &str)) -> String {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in req.query.pairs() {
-            if !drop.contains(&k.as_str()) {
-                query.append_pair(k, v);
-            }
-        }
-        query.append_pair(extra.0, extra.1);
-        format!("{}{}?{}", self.root, req.url_path, query.finish())
+        let pairs = req
+            .query
+            .pairs()
+            .iter()
+            .filter(|(k, _)| !drop.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(std::iter::once(extra));
+        let query: Vec<String> = pairs
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        format!("{}{}?{}", self.root, req.url_path, query.join("&"))
     }
 
     /// `@odata.context` of a list at `req`'s path.
@@ -205,6 +208,24 @@ pub(super) struct Round<'a> {
 /// `{"id", "@removed": {"reason"}}`, as Outlook's delta shows a removal.
 pub(super) fn outlook_removed(g: &Gone) -> Value {
     json!({"id": g.id, "@removed": {"reason": g.reason}})
+}
+
+/// A query key or value as Graph writes them in links (`$top=5`, not `%24top`).
+fn encode(text: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'$')
+        .remove(b',')
+        .remove(b'\'')
+        .remove(b'(')
+        .remove(b')')
+        .remove(b':')
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'@');
+    percent_encoding::utf8_percent_encode(text, KEEP).to_string()
 }
 
 fn bad_skip_token() -> GraphErr {

@@ -73,13 +73,14 @@ impl Store {
         let target = self.target(drive, raw)?;
         let (parent, name) = self.parent_and_name(drive, &target)?;
         let item = req.field("item");
-        if let Some(asked) = item["name"].as_str() {
-            if !asked.eq_ignore_ascii_case(&name) {
-                return Err(bad_request(
-                    "invalidRequest",
-                    "The item's name in the body differs from the one in the path.",
-                ));
-            }
+        if item["name"]
+            .as_str()
+            .is_some_and(|asked| !asked.eq_ignore_ascii_case(&name))
+        {
+            return Err(bad_request(
+                "invalidRequest",
+                "The item's name in the body differs from the one in the path.",
+            ));
         }
         let conflict = item["@microsoft.graph.conflictBehavior"]
             .as_str()
