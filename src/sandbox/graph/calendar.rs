@@ -216,10 +216,11 @@ impl Store {
                 )
             }
             "get_event" => {
-                if let Some(occurrence) = self.occurrence(&user, event_id, &zone) {
-                    return ok(occurrence);
-                }
-                ok(show_event(self.events.find(&user, event_id)?, &zone))
+                let event = match self.occurrence(&user, event_id, &zone) {
+                    Some(occurrence) => occurrence,
+                    None => show_event(self.events.find(&user, event_id)?, &zone),
+                };
+                ctx.one(req, "Event", event)
             }
             "update_event" => self.update_event(req, &user, &zone),
             "delete_event" => {

@@ -24,7 +24,7 @@ impl Store {
         let user = req.user(self, "mailbox")?;
         let folder_param = req.param("contact_folder_id");
         match req.op.id {
-            "get_user" => ok(self.user_by_id(&user)?.to_json()),
+            "get_user" => ctx.one(req, "User", self.user_by_id(&user)?.to_json()),
             "list_contact_folders" => {
                 let items = self
                     .contact_folders
@@ -131,7 +131,10 @@ impl Store {
                 self.changed(Watch::Contacts, &user, &folder, &id, "created");
                 created(contact)
             }
-            "get_contact" => ok(self.contacts.find(&user, req.param("contact_id"))?.value()),
+            "get_contact" => {
+                let contact = self.contacts.find(&user, req.param("contact_id"))?.value();
+                ctx.one(req, "Contact", contact)
+            }
             "update_contact" => {
                 let id = req.param("contact_id");
                 let body = req.body.clone();

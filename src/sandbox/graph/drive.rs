@@ -73,7 +73,7 @@ impl Store {
         }
         let item = self.item(&drive, &raw_item)?;
         match req.op.id {
-            "get_item" => ok(self.show_item(ctx, &drive, &item)?),
+            "get_item" => ctx.one(req, "DriveItem", self.show_item(ctx, &drive, &item)?),
             "list_children" => {
                 self.folder_of(&drive, &item)?;
                 let mut children: Vec<&Row> = self.items.within(&drive, &item).collect();
@@ -539,7 +539,7 @@ impl Store {
             .sum();
         let total: u64 = 1 << 40;
         let mut shown = row.value();
-        shown["quota"] = json!({"total": total, "used": used, "remaining": total - used as u64, "deleted": 0, "state": "normal"});
+        shown["quota"] = json!({"total": total, "used": used, "remaining": total.saturating_sub(used as u64), "deleted": 0, "state": "normal"});
         Ok(shown)
     }
 

@@ -109,11 +109,7 @@ impl Store {
                 if req.q("$expand").is_some_and(|e| e.contains("attachments")) {
                     message["attachments"] = json!(self.attachments_of(&user, row.id()));
                 }
-                let options = super::odata::Options::read(
-                    |k| if k == "$select" { req.q(k) } else { None },
-                    "Message",
-                )?;
-                ok(options.project(message))
+                ctx.one(req, "Message", message)
             }
             "create_message" => {
                 let drafts = self.folder_id(&user, "drafts")?;

@@ -47,8 +47,10 @@
 //!   [`GraphBuilder::rate_limit_after`].
 //!
 //! Not modelled: permissions by scope (every token may call every
-//! operation), groups, `$expand` beyond a message's attachments, relative
-//! recurrence patterns, and the real service's eventual consistency.
+//! operation), groups, meeting invitations in attendees' calendars,
+//! exceptions to a series, `$expand` beyond a message's attachments,
+//! relative recurrence patterns, the real service's eventual consistency,
+//! and new ids on moves (a moved message keeps its id).
 //! Clients that use Graph paths the spec leaves out are served through
 //! `aliases`.
 //!

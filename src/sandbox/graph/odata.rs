@@ -264,6 +264,12 @@ impl Parser {
                     if let Ok(n) = w.parse::<f64>() {
                         return Ok(Literal::Num(n));
                     }
+                    if is_guid(&w) {
+                        return Ok(Literal::Str(w));
+                    }
+                    if let Ok(d) = chrono::NaiveDate::parse_from_str(&w, "%Y-%m-%d") {
+                        return Ok(Literal::Date(d.and_time(chrono::NaiveTime::MIN).and_utc()));
+                    }
                     DateTime::parse_from_rfc3339(&w)
                         .map(|t| Literal::Date(t.with_timezone(&Utc)))
                         .map_err(|_| unreadable(format!("the literal `{w}`")))
@@ -272,6 +278,15 @@ impl Parser {
             _ => Err(unreadable("a comparison without a literal")),
         }
     }
+}
+
+/// Whether `text` is a bare GUID literal (8-4-4-4-12 hex digits).
+fn is_guid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 /// `from/emailAddress/address` as its segments; arithmetic and casts are refused.
@@ -567,6 +582,11 @@ mod tests {
         assert!(holds("importance in ('low', 'high')", &m));
         assert!(holds("isRead ne true", &m));
         assert!(holds("categories eq null", &m));
+        // As the client's query builder writes them: `not(...)`, bare dates and GUIDs.
+        assert!(holds("not(isRead eq true)", &m));
+        assert!(holds("receivedDateTime ge 2024-05-02", &m));
+        let u = json!({"id": "184efa21-98c3-4e5d-95ab-d07053a96e67"});
+        assert!(holds("id eq 184efa21-98c3-4e5d-95ab-d07053a96e67", &u));
         let e = parse_filter("toRecipients/any(r:r/emailAddress/address eq 'a')").unwrap_err();
         assert_eq!(e.code, "BadRequest");
         assert!(e.message.contains("lambda"), "{}", e.message);

@@ -72,6 +72,12 @@ impl Ctx<'_> {
         )
     }
 
+    /// Answers one entity of the spec's `schema`, narrowed by `$select`.
+    pub(super) fn one(&self, req: &Req, schema: &str, item: Value) -> Outcome {
+        let options = Options::read(|k| if k == "$select" { req.q(k) } else { None }, schema)?;
+        ok(options.project(item))
+    }
+
     /// Answers `items` as a list of the spec's `schema`: `$filter`,
     /// `$search`, `$orderby`, `$count`, then one page and `$select`.
     pub(super) fn list(&self, req: &Req, schema: &str, items: Vec<Value>) -> Outcome {

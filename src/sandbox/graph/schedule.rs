@@ -14,6 +14,9 @@ use super::errors::{Outcome, bad_request, ok};
 use super::store::{Row, Store};
 use super::times::{dttz, local_to_utc, parse_local, read_dttz, zone};
 
+/// The longest window of `getSchedule` and of a `findMeetingTimes` slot (Graph's 62 days).
+const MAX_WINDOW_DAYS: i64 = 62;
+
 /// The most days a series is walked (twenty years).
 const MAX_DAYS: i64 = 20 * 366;
 
@@ -218,10 +221,10 @@ impl Store {
     pub(super) fn get_schedule(&self, req: &Req) -> Outcome {
         let (_, zone_name, from) = read_dttz("startTime", req.field("startTime"))?;
         let (_, _, to) = read_dttz("endTime", req.field("endTime"))?;
-        if to <= from {
+        if to <= from || to - from > Duration::days(MAX_WINDOW_DAYS) {
             return Err(bad_request(
                 "ErrorInvalidTimeInterval",
-                "The end time must be after the start time.",
+                "The end time must be after the start time, at most 62 days later.",
             ));
         }
         let step = req.field("availabilityViewInterval").as_i64().unwrap_or(30);
@@ -305,6 +308,7 @@ impl Store {
         {
             let (_, zone_name, from) = read_dttz("timeSlots.start", &slot["start"])?;
             let (_, _, to) = read_dttz("timeSlots.end", &slot["end"])?;
+            let to = to.min(from + Duration::days(MAX_WINDOW_DAYS));
             slots.push((from, to, zone_name));
         }
         if slots.is_empty() {
