@@ -3,6 +3,7 @@
 //!
 //!     cargo run --example sandbox --all-features -- timesync
 //!     cargo run --example sandbox --all-features -- cronofy
+//!     cargo run --example sandbox --all-features -- graph
 //!
 //! prints the base URL and the credentials to use, one `key=value` per line.
 
@@ -14,7 +15,11 @@ async fn main() -> ExitCode {
     let started = match api.as_str() {
         "timesync" => timesync().await,
         "cronofy" => cronofy().await,
-        other => Err(format!("usage: sandbox timesync|cronofy (not `{other}`)")),
+        #[cfg(feature = "graph")]
+        "graph" => graph().await,
+        other => Err(format!(
+            "usage: sandbox timesync|cronofy|graph (not `{other}`)"
+        )),
     };
     match started {
         Ok(server) => {
@@ -97,5 +102,32 @@ async fn cronofy() -> Result<Box<dyn std::any::Any>, String> {
     println!("refresh_token={refresh}");
     println!("account_id={account}");
     println!("calendar_id={calendar}");
+    Ok(Box::new(server))
+}
+
+/// The Graph sandbox with two users (Adele, signed in, and Megan), 25
+/// messages in each inbox; prints `base_url` (the Graph root: clients append
+/// `/v1.0`; the login host is the same server), `user`, `user_id`,
+/// `access_token` and `refresh_token` (Adele's, as a sign-in gives them),
+/// and `drive_id` (Adele's OneDrive).
+#[cfg(feature = "graph")]
+async fn graph() -> Result<Box<dyn std::any::Any>, String> {
+    use specbound::sandbox::graph::Graph;
+    let user = "adele@contoso.com";
+    let server = Graph::builder()
+        .user(user, "Adele Vance")
+        .user("megan@contoso.com", "Megan Bowen")
+        .inbox_messages(25)
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = server.issue_token(user).map_err(|e| e.to_string())?;
+    println!("base_url={}", server.base_url());
+    println!("user={user}");
+    println!("user_id={}", server.user_id(user).unwrap_or_default());
+    println!("access_token={}", token.access_token.expose());
+    let refresh = token.refresh_token.as_ref().map_or("", |r| r.expose());
+    println!("refresh_token={refresh}");
+    println!("drive_id={}", server.drive_id(user).unwrap_or_default());
     Ok(Box::new(server))
 }

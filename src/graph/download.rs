@@ -133,7 +133,7 @@ impl<'a, W: AsyncWrite + Unpin + Send> DownloadBuilder<'a, W> {
                     waited += wait;
                     attempt += 1;
                 }
-                Decision::Done | Decision::GiveUp => return Err(error.into()),
+                Decision::Done | Decision::GiveUp(_) => return Err(error.into()),
             }
         }
     }

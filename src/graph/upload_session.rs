@@ -214,7 +214,7 @@ impl<'a, S: UploadSource> Session<'a, S> {
         if created.next_expected_ranges.is_some() {
             self.accept(created)?;
         } else {
-            self.state.expires = created.expiration_date_time;
+            self.state.expires = created.expiration_date_time.map(Into::into);
         }
         Ok(())
     }
@@ -236,7 +236,7 @@ impl<'a, S: UploadSource> Session<'a, S> {
         }
         self.expected = spans;
         if answer.expiration_date_time.is_some() {
-            self.state.expires = answer.expiration_date_time;
+            self.state.expires = answer.expiration_date_time.map(Into::into);
         }
         Ok(())
     }
@@ -355,7 +355,7 @@ impl<'a, S: UploadSource> Session<'a, S> {
                 tracing::debug!(attempt, ?outcome, "chunk failed; resuming from status");
                 Ok(wait)
             }
-            Decision::Done | Decision::GiveUp => Err(error.into()),
+            Decision::Done | Decision::GiveUp(_) => Err(error.into()),
         }
     }
 

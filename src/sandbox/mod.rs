@@ -23,13 +23,15 @@
 // Each sandbox uses part of the engine's tools; with one API alone the
 // others' parts are unused.
 #[cfg_attr(
-    not(all(feature = "timesync", feature = "cronofy")),
+    not(all(feature = "timesync", feature = "cronofy", feature = "graph")),
     allow(dead_code, unused_imports)
 )]
 pub(crate) mod engine;
 
 #[cfg(feature = "cronofy")]
 pub mod cronofy;
+#[cfg(feature = "graph")]
+pub mod graph;
 #[cfg(feature = "timesync")]
 pub mod timesync;
 

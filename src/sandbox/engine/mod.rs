@@ -40,6 +40,29 @@ pub(crate) trait Api: Send + Sync + 'static {
         ""
     }
 
+    /// The path operation `op`'s path is below: [`base_path`](Api::base_path)
+    /// unless the API serves some operations on another host's paths (the
+    /// identity platform's beside Graph's `/v1.0`).
+    fn base_path_of(&self, _op: &'static Operation) -> &str {
+        self.base_path()
+    }
+
+    /// The answer of an injected fault that replaces the operation's answer
+    /// (`status`, with `Retry-After` when given), in the API's words; by
+    /// default a plain-text body.
+    fn fault_answer(&self, status: StatusCode, retry_after: Option<u64>) -> Response {
+        let text = if status == StatusCode::TOO_MANY_REQUESTS {
+            "slow down"
+        } else {
+            "injected fault"
+        };
+        let answer = Response::new(status, "text/plain", text);
+        match retry_after {
+            Some(secs) => answer.with_header("retry-after", &secs.to_string()),
+            None => answer,
+        }
+    }
+
     /// Checks of the spec's custom formats.
     fn formats(&self) -> &'static [(&'static str, FormatCheck)] {
         &[]
@@ -184,20 +207,29 @@ impl Response {
     }
 }
 
+/// The operation whose method and path (below its base path) `request`
+/// matches, with its path parameters.
+pub(crate) fn route(
+    api: &dyn Api,
+    request: &Request,
+) -> Option<(&'static Operation, Vec<(&'static str, String)>)> {
+    api.spec()
+        .operations
+        .iter()
+        .filter(|op| op.method == request.method.as_str())
+        .find_map(|op| {
+            let path = request
+                .path
+                .strip_prefix(api.base_path_of(op))
+                .filter(|p| p.starts_with('/'))?;
+            op.match_path(path).map(|values| (op, values))
+        })
+}
+
 /// Routes and answers one request (all but the faults, applied around it).
 pub(crate) fn dispatch(api: &dyn Api, request: Request) -> (Option<&'static str>, Response) {
     let spec = api.spec();
-    let below_base = request
-        .path
-        .strip_prefix(api.base_path())
-        .filter(|p| p.starts_with('/'));
-    let routed = below_base.and_then(|path| {
-        spec.operations
-            .iter()
-            .filter(|op| op.method == request.method.as_str())
-            .find_map(|op| op.match_path(path).map(|values| (op, values)))
-    });
-    let Some((op, path)) = routed else {
+    let Some((op, path)) = route(api, &request) else {
         let answer = api
             .unrouted(&request)
             .unwrap_or_else(|| Response::new(StatusCode::NOT_FOUND, "text/plain", "not found"));

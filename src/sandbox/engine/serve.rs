@@ -12,7 +12,7 @@ use http::StatusCode;
 use http_body_util::BodyExt as _;
 use tokio::sync::watch;
 
-use super::{Api, Fault, Faults, Query, Request, Response, dispatch};
+use super::{Api, Fault, Faults, Query, Request, Response, dispatch, route};
 use crate::{Error, Result};
 
 /// A running sandbox server; it stops when dropped.
@@ -99,6 +99,12 @@ impl Server {
         &self.faults
     }
 
+    /// The faults, shared with an API that applies them itself to the
+    /// requests a request carries (the items of a batch).
+    pub(crate) fn shared_faults(&self) -> Arc<Faults> {
+        self.faults.clone()
+    }
+
     /// The operations answered so far, in order (requests that matched no
     /// operation are not listed).
     pub fn operations_served(&self) -> Vec<&'static str> {
@@ -136,18 +142,19 @@ impl Shared {
             headers: parts.headers,
             body,
         };
-        let route = route(self.api.as_ref(), &request);
+        let route = route(self.api.as_ref(), &request).map(|(op, _)| op.id);
         let mut cut = None;
         match self.faults.take(route) {
             Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
             Some(Fault::Status(code)) => {
                 let status =
                     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                return respond(Response::new(status, "text/plain", "injected fault"), None);
+                return respond(self.api.fault_answer(status, None), None);
             }
             Some(Fault::RateLimited { retry_after }) => {
-                let r = Response::new(StatusCode::TOO_MANY_REQUESTS, "text/plain", "slow down")
-                    .with_header("retry-after", &retry_after.to_string());
+                let r = self
+                    .api
+                    .fault_answer(StatusCode::TOO_MANY_REQUESTS, Some(retry_after));
                 return respond(r, None);
             }
             Some(Fault::CutBody { keep }) => cut = Some(keep),
@@ -174,17 +181,6 @@ impl Shared {
         }
         respond(answer, cut)
     }
-}
-
-/// The operation a request would be routed to, without answering it.
-fn route(api: &dyn Api, request: &Request) -> Option<&'static str> {
-    let path = request.path.strip_prefix(api.base_path())?;
-    api.spec()
-        .operations
-        .iter()
-        .filter(|op| op.method == request.method.as_str())
-        .find(|op| op.match_path(path).is_some())
-        .map(|op| op.id)
 }
 
 fn respond(answer: Response, cut: Option<usize>) -> http::Response<Body> {

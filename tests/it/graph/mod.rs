@@ -9,6 +9,22 @@ mod throttling;
 mod upload_host;
 mod uploads;
 mod times;
+#[cfg(feature = "sandbox")]
+mod sandbox_auth;
+#[cfg(feature = "sandbox")]
+mod sandbox_batch;
+#[cfg(feature = "sandbox")]
+mod sandbox_calendar;
+#[cfg(feature = "sandbox")]
+mod sandbox_drive;
+#[cfg(feature = "sandbox")]
+mod sandbox_every_operation;
+#[cfg(feature = "sandbox")]
+mod sandbox_mail;
+#[cfg(feature = "sandbox")]
+mod sandbox_subscriptions;
+#[cfg(feature = "sandbox")]
+mod sandbox_support;
 
 use specbound::graph::{Client, Cloud, Scopes};
 use specbound::runtime::{MemoryTokenStore, OAuthToken, Secret};
