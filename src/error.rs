@@ -324,6 +324,10 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// The API's request id for this answer, when it sent one.
     pub request_id: Option<String>,
+    /// The answer's `Location` header, when it sent one (Graph's 410 to a
+    /// delta link names where a new round starts). Never in messages: it
+    /// may carry a query string.
+    pub location: Option<String>,
     body: Option<Box<dyn Any + Send + Sync>>,
 }
 
@@ -342,6 +346,7 @@ impl ApiError {
             fields: Vec::new(),
             retry_after: None,
             request_id: None,
+            location: None,
             body: None,
         }
     }
@@ -371,6 +376,7 @@ impl fmt::Debug for ApiError {
             .field("fields", &self.fields)
             .field("retry_after", &self.retry_after)
             .field("request_id", &self.request_id)
+            .field("location", &self.location.as_ref().map(|_| "…"))
             .finish_non_exhaustive()
     }
 }

@@ -17,6 +17,9 @@ use crate::error::{ApiError, Error, MESSAGE_EXCERPT, excerpt};
 /// How much of an error answer is read for its message; the rest is dropped.
 pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
+/// The longest `Location` of an error answer that is kept.
+const LOCATION_LIMIT: usize = 8 * 1024;
+
 /// How a successful answer's body is handed over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -75,10 +78,13 @@ impl Runtime {
         mut request: reqwest::Request,
         call: Call,
     ) -> Result<reqwest::Response> {
-        if call.check
-            && let Some(op) = call.spec
-        {
-            self.check(op, &request)?;
+        if let Some(op) = call.spec {
+            if call.check {
+                self.check(op, &request)?;
+            }
+            // Every request of an operation is prepared, the pages after the
+            // first too (they carry the first request's headers, as sent
+            // before preparation).
             if let Some(prepare) = self.prepare() {
                 prepare.prepare(op, &mut request).await?;
             }
@@ -348,6 +354,12 @@ impl Runtime {
             .and_then(|h| response.headers().get(h))
             .and_then(|v| v.to_str().ok())
             .map(|v| excerpt(v, 100));
+        let location = response
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= LOCATION_LIMIT)
+            .map(str::to_string);
         let body = match read_prefix(response, ERROR_BODY_LIMIT, self.idle()).await {
             Ok(b) => b,
             Err(e) => return e.into_error(operation, self),
@@ -370,6 +382,7 @@ impl Runtime {
         };
         api.retry_after = retry_after;
         api.request_id = request_id;
+        api.location = location;
         Error::Api(Box::new(api))
     }
 }
