@@ -11,7 +11,7 @@
 //!   asks for no more than that where the API has a page-size parameter;
 //! - follows next links only to the host the client trusts, and ends with
 //!   [`Error::Protocol`] on a link elsewhere, a cursor it already had, or a
-//!   page whose items repeat the page before (under a new cursor);
+//!   page that repeats the page before in all but its cursor;
 //! - says where it stands ([`Paginated::position`]) and, after the last
 //!   page, the token to resume from later ([`Paginated::resume_token`]);
 //! - owns what it needs (`'static + Send`), so it can be spawned.
@@ -95,8 +95,6 @@ struct Fetched {
     then_fail: Option<Error>,
     /// The token to resume from, on the last page.
     resume: Option<String>,
-    /// A hash of the raw item array, when the page has one that is not empty.
-    items: Option<u64>,
 }
 
 enum Body {
@@ -152,6 +150,7 @@ impl Pager {
                 idempotent: op.idempotent || op.method == "GET",
                 credentials: true,
                 check: first,
+                prepare: true,
                 mode,
             };
             let response = runtime.call(request, call).await?;
@@ -161,7 +160,6 @@ impl Pager {
                     next: None,
                     then_fail: None,
                     resume: None,
-                    items: None,
                 });
             }
             let raw = runtime.read_answer(response, page_op.id).await?;
@@ -170,13 +168,11 @@ impl Pager {
                 (None, false) => seek(&raw, paging.resume),
                 _ => None,
             };
-            let items = items_hash(&paging, &raw);
             Ok(Fetched {
                 body: Body::Whole(raw),
                 next,
                 then_fail,
                 resume,
-                items,
             })
         }
         .boxed()
@@ -263,26 +259,40 @@ fn next_of(runtime: &Runtime, paging: &Pagination, raw: &[u8]) -> (Option<String
     }
 }
 
-/// A hash of a page's raw item array, unless it is empty: two pages in a
-/// row with the same hash hold the same items, which a server that hands
-/// out fresh cursors over the same page would send for ever.
-fn items_hash(paging: &Pagination, raw: &[u8]) -> Option<u64> {
+/// Whether page `next` repeats page `previous` in everything but its
+/// next-page cursor, with items in it: a server that hands out fresh cursors
+/// over the same page would be followed for ever. The raw bodies are
+/// compared (both are in memory at this point), nothing is decoded.
+fn repeats(paging: &Pagination, previous: &[u8], next: &[u8]) -> bool {
     if paging.items.is_empty() || !matches!(paging.style, PageStyle::NextLink | PageStyle::Cursor) {
-        return None;
+        return false;
     }
-    let items = member_bytes(raw, paging.items)?;
-    let inner = items.strip_prefix(b"[")?.strip_suffix(b"]")?;
-    if inner.iter().all(u8::is_ascii_whitespace) {
-        return None;
+    let has_items = member_bytes(next, paging.items)
+        .and_then(|items| items.strip_prefix(b"[")?.strip_suffix(b"]"))
+        .is_some_and(|inner| !inner.iter().all(u8::is_ascii_whitespace));
+    has_items && around(previous, paging.next) == around(next, paging.next)
+}
+
+/// `raw` before and after the value at `path` (all of it, when there is none).
+fn around<'b>(raw: &'b [u8], path: &[&str]) -> (&'b [u8], &'b [u8]) {
+    let mut value = raw;
+    for name in path {
+        match member_bytes(value, name) {
+            Some(inner) => value = inner,
+            None => return (raw, &[]),
+        }
     }
-    let mut h = DefaultHasher::new();
-    items.hash(&mut h);
-    Some(h.finish())
+    if path.is_empty() {
+        return (raw, &[]);
+    }
+    // `value` lies inside `raw`: its offset is the distance between them.
+    let start = value.as_ptr() as usize - raw.as_ptr() as usize;
+    (&raw[..start], &raw[start + value.len()..])
 }
 
 fn repeated_page(op: &str) -> Error {
     Error::Protocol(format!(
-        "{op}: a page repeats the items of the page before it under a new cursor; \
+        "{op}: a page repeats the page before it under a new cursor; \
          stopping instead of looping"
     ))
 }
@@ -359,8 +369,6 @@ pub struct Paginated<P: Page> {
     then_fail: Option<Error>,
     resume: Option<String>,
     seen: RecentCursors,
-    /// The hash of the last page's items, to catch a page served again.
-    last_items: Option<u64>,
     prefetch: bool,
     /// The next page, requested ahead: its cursor and its fetch.
     ahead: Option<(String, BoxFuture<'static, Result<Fetched>>)>,
@@ -418,7 +426,6 @@ impl<P: Page> Paginated<P> {
             then_fail: None,
             resume: None,
             seen,
-            last_items: None,
             prefetch: false,
             ahead: None,
             ahead_task: None,
@@ -589,12 +596,15 @@ impl<P: Page> Stream for Paginated<P> {
                         return Poll::Ready(Some(Err(e)));
                     }
                     Poll::Ready(Ok(page)) => {
-                        if page.items.is_some() && page.items == this.last_items {
+                        // The page before is still held: compare them.
+                        if let (Some(pager), Some(before), Body::Whole(raw)) =
+                            (&this.pager, &this.current, &page.body)
+                            && repeats(&pager.paging, &before.raw, raw)
+                        {
                             this.state = State::Done;
                             this.ahead = None;
                             return Poll::Ready(Some(Err(repeated_page(this.op_id()))));
                         }
-                        this.last_items = page.items;
                         this.next = page.next;
                         this.then_fail = page.then_fail;
                         if page.resume.is_some() {
@@ -707,14 +717,15 @@ impl<P: Page> PageStream<P> {
             cursor: Option<Option<String>>,
             seen: RecentCursors,
             fail: Option<Error>,
-            last_items: Option<u64>,
+            /// The page before, to catch one served again.
+            before: Option<Bytes>,
         }
         let walk = Walk {
             pager,
             cursor: Some(position.cursor),
             seen: RecentCursors::default(),
             fail: None,
-            last_items: None,
+            before: None,
         };
         let inner = futures::stream::unfold(walk, |mut walk| async move {
             if let Some(e) = walk.fail.take() {
@@ -734,10 +745,15 @@ impl<P: Page> PageStream<P> {
                     walk,
                 ));
             };
-            if fetched.items.is_some() && fetched.items == walk.last_items {
+            if walk
+                .before
+                .as_ref()
+                .is_some_and(|before| repeats(&walk.pager.paging, before, &raw))
+            {
+                walk.cursor = None;
                 return Some((Err(repeated_page(walk.pager.op.id)), walk));
             }
-            walk.last_items = fetched.items;
+            walk.before = Some(raw.clone());
             let page: P = match Error::decode_json(walk.pager.op.id, &raw) {
                 Ok(p) => p,
                 Err(e) => return Some((Err(e), walk)),

@@ -184,7 +184,7 @@ async fn the_last_page_gives_the_resume_token_and_the_page_stream_sees_every_pag
 }
 
 #[tokio::test]
-async fn a_page_that_repeats_the_items_before_it_under_a_new_cursor_ends_the_stream() {
+async fn a_page_that_repeats_the_one_before_under_a_new_cursor_ends_the_stream() {
     let server = MockServer::start().await;
     let uri = server.uri();
     let page = |items: &[u32], token: &str| {

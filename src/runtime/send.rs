@@ -43,6 +43,9 @@ pub(crate) struct Call {
     pub(crate) credentials: bool,
     /// Whether the request is checked against the spec first.
     pub(crate) check: bool,
+    /// Whether the API's preparation runs on it (requests the operation's
+    /// builder made, and the pages of its list; not raw requests).
+    pub(crate) prepare: bool,
     pub(crate) mode: Mode,
 }
 
@@ -55,6 +58,7 @@ impl Call {
             idempotent: op.idempotent,
             credentials: true,
             check: true,
+            prepare: true,
             mode,
         }
     }
@@ -82,10 +86,11 @@ impl Runtime {
             if call.check {
                 self.check(op, &request)?;
             }
-            // Every request of an operation is prepared, the pages after the
-            // first too (they carry the first request's headers, as sent
-            // before preparation).
-            if let Some(prepare) = self.prepare() {
+            // The pages after the first are prepared too: they carry the
+            // first request's headers as they were before preparation.
+            if call.prepare
+                && let Some(prepare) = self.prepare()
+            {
                 prepare.prepare(op, &mut request).await?;
             }
         }
