@@ -3,8 +3,10 @@
 
 mod cloud;
 mod credentials;
+pub mod delta;
 mod extras;
 mod ids;
+mod immutable_ids;
 mod query;
 mod scopes;
 
