@@ -7,8 +7,10 @@ pub mod delta;
 mod extras;
 mod ids;
 mod immutable_ids;
+pub mod notifications;
 mod query;
 mod scopes;
+mod subscriptions;
 
 /// The code progenitor generates from `spec/graph.yaml` (see build.rs).
 mod generated {
@@ -52,6 +54,9 @@ pub use self::extras::{ApiVersion, AuthorizationRequest, ClientBuilder, DeviceCo
 pub use self::ids::{CalendarOwner, Drive, Item, Mailbox, Owner};
 pub use self::query::{Attr, BuiltQuery, Filter, Lambda, ODataValue, Query, QueryTarget, attr};
 pub use self::scopes::{HELPERS as SCOPE_HELPERS, Scopes};
+pub use self::subscriptions::{
+    KeptSubscription, LifecycleAction, Renewal, SubscriptionKeeper, max_lifetime,
+};
 
 use crate::runtime::{ApiProfile, retry};
 

@@ -4,6 +4,7 @@ mod auth;
 mod delta;
 #[cfg(feature = "sandbox")]
 mod every_operation;
+mod notifications;
 mod queries;
 
 use specbound::graph::{Client, ClientBuilder, Cloud, Scopes};
