@@ -347,6 +347,10 @@ pub struct ApiError {
     /// Graph's `x-ms-throttle-*` and `client-request-id`). Not shown by
     /// `Debug`, which lists their names only.
     pub headers: http::HeaderMap,
+    /// The answer's `Location` header, when it sent one (Graph's 410 to a
+    /// delta link names where a new round starts). Never in messages: it
+    /// may carry a query string.
+    pub location: Option<String>,
     body: Option<Box<dyn Any + Send + Sync>>,
 }
 
@@ -366,6 +370,7 @@ impl ApiError {
             retry_after: None,
             request_id: None,
             headers: http::HeaderMap::new(),
+            location: None,
             body: None,
         }
     }
@@ -402,6 +407,7 @@ impl fmt::Debug for ApiError {
             .field("retry_after", &self.retry_after)
             .field("request_id", &self.request_id)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("location", &self.location.as_ref().map(|_| "…"))
             .finish_non_exhaustive()
     }
 }

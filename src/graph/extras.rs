@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::cloud::Cloud;
 use super::credentials::{Credentials, Login};
 use super::generated::{Client, prelude::*, types};
+use super::immutable_ids::ImmutableIds;
 use super::scopes::Scopes;
 use super::spec::API;
 use crate::error::AuthErrorKind;
@@ -73,6 +74,7 @@ pub struct ClientBuilder {
     store: Option<Arc<dyn TokenStore>>,
     token: Option<OAuthToken>,
     outlook_limits: bool,
+    immutable_ids: Option<bool>,
     config: Config,
 }
 
@@ -105,6 +107,7 @@ impl Client {
             store: None,
             token: None,
             outlook_limits: true,
+            immutable_ids: None,
             config: Config::default(),
         }
     }
@@ -205,6 +208,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Asks Graph for immutable Outlook ids (`Prefer: IdType="ImmutableId"`,
+    /// merged with any `Prefer` a call sets): `true` on every request,
+    /// `false` on none. Unset, delta queries and the creation of
+    /// subscriptions ask for them, so that saved delta state and change
+    /// notifications name items by ids that survive moves between folders.
+    pub fn immutable_ids(mut self, on: bool) -> Self {
+        self.immutable_ids = Some(on);
+        self
+    }
+
     common_builder_methods!();
 
     /// The token store key of this configuration.
@@ -278,6 +291,7 @@ impl ClientBuilder {
         }
         let runtime = Runtime::new(&super::PROFILE, &base, &config)?
             .with_authorizer(Arc::new(Credentials { core }))
+            .with_prepare(Arc::new(ImmutableIds::from_setting(self.immutable_ids)))
             .with_state(state);
         let base = runtime.base_url().to_string();
         Ok(Client::new_with_client(&base, http, runtime))

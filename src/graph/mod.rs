@@ -6,18 +6,22 @@ mod batch_plan;
 mod cloud;
 mod copy;
 mod credentials;
+pub mod delta;
 mod download;
 mod extras;
 mod files;
 mod ids;
+mod immutable_ids;
+pub mod notifications;
 mod prefer;
 mod query;
 mod quickxor;
 mod scopes;
+mod subscriptions;
 mod throttling;
+mod times;
 mod upload;
 mod upload_session;
-mod times;
 mod windows_zones;
 
 /// The code progenitor generates from `spec/graph.yaml` (see build.rs).
@@ -76,13 +80,16 @@ pub use self::prefer::Prefer;
 pub use self::query::{Attr, BuiltQuery, Filter, Lambda, ODataValue, Query, QueryTarget, attr};
 pub use self::quickxor::QuickXorHash;
 pub use self::scopes::{HELPERS as SCOPE_HELPERS, Scopes};
+pub use self::subscriptions::{
+    KeptSubscription, LifecycleAction, Renewal, SubscriptionKeeper, max_lifetime,
+};
 pub use self::throttling::{GraphErrorExt, Throttle, outlook_limits};
+pub use self::times::{DateTimeTimeZone, EventTimes, TimeZoneName, WindowsZone};
 pub use self::upload::{
     AttachmentUploadBuilder, CHUNK_UNIT, DEFAULT_CHUNK_SIZE, DEFAULT_SMALL_UPLOAD_LIMIT,
     MAX_ATTACHMENT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIB, Progress, Upload, UploadBuilder, UploadError,
     UploadSessionState, UploadSource, Uploaded, UploadedAttachment,
 };
-pub use self::times::{DateTimeTimeZone, EventTimes, TimeZoneName, WindowsZone};
 
 use crate::runtime::{ApiProfile, retry};
 

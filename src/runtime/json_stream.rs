@@ -108,6 +108,96 @@ pub(crate) fn seek(body: &[u8], path: &[&str]) -> Option<String> {
     }
 }
 
+/// The raw bytes of the value of the top-level member `name` of the JSON
+/// object `body` (a page's item array), found by skimming: strings and
+/// nesting are followed, nothing is decoded or built. `None` when `body` is
+/// not an object with that member, or is cut short.
+pub(crate) fn member_bytes<'b>(body: &'b [u8], name: &str) -> Option<&'b [u8]> {
+    let mut i = skip_space(body, 0);
+    if body.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = skip_space(body, i);
+        match body.get(i)? {
+            b',' => {
+                i += 1;
+                continue;
+            }
+            b'"' => {}
+            _ => return None,
+        }
+        let key_end = string_end(body, i)?;
+        let key = &body[i + 1..key_end - 1];
+        i = skip_space(body, key_end);
+        if body.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = skip_space(body, i + 1);
+        let end = value_end(body, start)?;
+        if key == name.as_bytes() {
+            return Some(&body[start..end]);
+        }
+        i = end;
+    }
+}
+
+fn skip_space(body: &[u8], mut i: usize) -> usize {
+    while body.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+        i += 1;
+    }
+    i
+}
+
+/// One past the closing quote of the string that opens at `start`.
+fn string_end(body: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', body.get(i..)?)?;
+        if body[i] == b'"' {
+            return Some(i + 1);
+        }
+        i += 2;
+    }
+}
+
+/// One past the end of the JSON value that starts at `start`.
+fn value_end(body: &[u8], start: usize) -> Option<usize> {
+    match body.get(start)? {
+        b'"' => string_end(body, start),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            loop {
+                match body.get(i)? {
+                    b'"' => {
+                        i = string_end(body, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let rest = &body[start..];
+            let len = rest
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
+                .unwrap_or(rest.len());
+            Some(start + len)
+        }
+    }
+}
+
 /// Items of the JSON array in a response body, decoded one by one.
 pub(crate) struct ArrayItems<T> {
     operation: &'static str,
@@ -422,6 +512,20 @@ impl<T: DeserializeOwned> Stream for ArrayItems<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_bytes_skims_to_a_top_level_member() {
+        let body =
+            br#"{"a": {"value": [9]}, "s": "x\"]}", "value" : [ {"id": "1,]"}, 2 ] , "n": 3}"#;
+        assert_eq!(
+            member_bytes(body, "value"),
+            Some(&br#"[ {"id": "1,]"}, 2 ]"#[..])
+        );
+        assert_eq!(member_bytes(body, "n"), Some(&b"3"[..]));
+        assert_eq!(member_bytes(body, "missing"), None);
+        assert_eq!(member_bytes(br#"{"value": [1, 2"#, "value"), None);
+        assert_eq!(member_bytes(b"[1]", "value"), None);
+    }
 
     #[test]
     fn seek_finds_a_value_by_path_wherever_it_is_and_stops_there() {

@@ -182,3 +182,68 @@ async fn the_last_page_gives_the_resume_token_and_the_page_stream_sees_every_pag
     assert_eq!(pages.len(), 1);
     assert_eq!(pages[0].as_ref().unwrap().tickets, [1, 2]);
 }
+
+#[tokio::test]
+async fn a_page_that_repeats_the_one_before_under_a_new_cursor_ends_the_stream() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let page = |items: &[u32], token: &str| {
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "tickets": items, "@odata.nextLink": format!("{uri}/messages/delta?$skiptoken={token}"),
+        }))
+    };
+    Mock::given(method("GET"))
+        .and(path("/messages/delta"))
+        .and(query_param_is_missing("$skiptoken"))
+        .respond_with(page(&[1, 2], "a"))
+        .mount(&server)
+        .await;
+    // A fresh token each time, over the same items: a loop no cursor check sees.
+    Mock::given(method("GET"))
+        .and(path("/messages/delta"))
+        .and(query_param("$skiptoken", "a"))
+        .respond_with(page(&[1, 2], "b"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/messages/delta"))
+        .and(query_param("$skiptoken", "b"))
+        .respond_with(page(&[3], "c"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (rt, request) = first(&server, "/messages/delta");
+    let mut stream: Paginated<TicketsPage> = Paginated::start(
+        rt.clone(),
+        request.try_clone().unwrap(),
+        &OPERATIONS[1],
+        Default::default(),
+    );
+    let mut got = Vec::new();
+    let err = loop {
+        match stream.try_next().await {
+            Ok(Some(item)) => got.push(item),
+            Ok(None) => panic!("the stream ended without an error"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(got, [1, 2], "the repeated page's items are not yielded");
+    match &err {
+        crate::Error::Protocol(m) => {
+            assert!(
+                m.contains("list_messages_delta") && m.contains("repeats"),
+                "{m}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(stream.try_next().await.unwrap(), None);
+    // The page stream stops there too.
+    let pages: Vec<_> =
+        PageStream::<TicketsPage>::start(rt, request, &OPERATIONS[1], Default::default())
+            .collect()
+            .await;
+    assert_eq!(pages.len(), 2);
+    assert!(matches!(pages[1], Err(crate::Error::Protocol(_))));
+}

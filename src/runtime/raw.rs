@@ -161,6 +161,7 @@ impl RawRequest {
             idempotent,
             credentials: self.credentials,
             check: false,
+            prepare: false,
             mode,
         }
     }

@@ -18,6 +18,9 @@ use crate::error::{ApiError, Error, MESSAGE_EXCERPT, excerpt};
 /// How much of an error answer is read for its message; the rest is dropped.
 pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
+/// The longest `Location` of an error answer that is kept.
+const LOCATION_LIMIT: usize = 8 * 1024;
+
 /// How a successful answer's body is handed over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -41,6 +44,9 @@ pub(crate) struct Call {
     pub(crate) credentials: bool,
     /// Whether the request is checked against the spec first.
     pub(crate) check: bool,
+    /// Whether the API's preparation runs on it (requests the operation's
+    /// builder made, and the pages of its list; not raw requests).
+    pub(crate) prepare: bool,
     pub(crate) mode: Mode,
 }
 
@@ -53,6 +59,7 @@ impl Call {
             idempotent: op.idempotent,
             credentials: true,
             check: true,
+            prepare: true,
             mode,
         }
     }
@@ -76,11 +83,15 @@ impl Runtime {
         mut request: reqwest::Request,
         call: Call,
     ) -> Result<reqwest::Response> {
-        if call.check
-            && let Some(op) = call.spec
-        {
-            self.check(op, &request)?;
-            if let Some(prepare) = self.prepare() {
+        if let Some(op) = call.spec {
+            if call.check {
+                self.check(op, &request)?;
+            }
+            // The pages after the first are prepared too: they carry the
+            // first request's headers as they were before preparation.
+            if call.prepare
+                && let Some(prepare) = self.prepare()
+            {
                 prepare.prepare(op, &mut request).await?;
             }
         }
@@ -446,6 +457,11 @@ impl Runtime {
             .and_then(|v| v.to_str().ok())
             .map(|v| excerpt(v, 100));
         api.headers = headers.clone();
+        api.location = headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= LOCATION_LIMIT)
+            .map(str::to_string);
         api = match (self.profile().error_body)(body) {
             Some(d) => api.with_details(d),
             None => {

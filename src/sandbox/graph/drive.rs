@@ -20,10 +20,10 @@ use super::errors::{
     no_content, ok,
 };
 use super::pages::Round;
-use super::quickxor::quick_xor_hash;
 use super::store::{Caller, Gone, Row, Store, item_id};
 use super::subscriptions::Watch;
 use super::times::fmt_utc;
+use crate::graph::QuickXorHash;
 use crate::sandbox::engine::{Request, Response};
 
 /// The special folders Graph knows.
@@ -679,7 +679,7 @@ impl Store {
 
 /// The `file` facet of a file: its media type and QuickXorHash.
 fn file_facet(name: &str, bytes: &[u8]) -> Value {
-    json!({"mimeType": mime_of(name), "hashes": {"quickXorHash": quick_xor_hash(bytes)}})
+    json!({"mimeType": mime_of(name), "hashes": {"quickXorHash": QuickXorHash::of(bytes)}})
 }
 
 /// A media type from a file name's extension.

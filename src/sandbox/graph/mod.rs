@@ -95,7 +95,7 @@ mod notify;
 mod oauth;
 mod odata;
 mod pages;
-mod quickxor;
+
 mod schedule;
 mod sites;
 mod store;

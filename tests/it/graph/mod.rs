@@ -2,13 +2,11 @@
 
 mod auth;
 mod batch;
+mod delta;
 #[cfg(feature = "sandbox")]
 mod every_operation;
+mod notifications;
 mod queries;
-mod throttling;
-mod upload_host;
-mod uploads;
-mod times;
 #[cfg(feature = "sandbox")]
 mod sandbox_auth;
 #[cfg(feature = "sandbox")]
@@ -25,8 +23,12 @@ mod sandbox_mail;
 mod sandbox_subscriptions;
 #[cfg(feature = "sandbox")]
 mod sandbox_support;
+mod throttling;
+mod times;
+mod upload_host;
+mod uploads;
 
-use specbound::graph::{Client, Cloud, Scopes};
+use specbound::graph::{Client, ClientBuilder, Cloud, Scopes};
 use specbound::runtime::{MemoryTokenStore, OAuthToken, Secret};
 use wiremock::MockServer;
 
@@ -69,4 +71,17 @@ pub(super) fn client_with(server: &MockServer, token: Option<OAuthToken>) -> (Cl
 /// A signed-in client of `server` (token `at-1`, refresh token `rt-1`).
 pub(super) fn client(server: &MockServer) -> Client {
     client_with(server, Some(token("at-1", Some("rt-1"), 3600))).0
+}
+
+/// A signed-in client of `server` whose builder `configure` sets further.
+pub(super) fn client_configured(
+    server: &MockServer,
+    configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Client {
+    let builder = Client::builder()
+        .cloud(cloud(server))
+        .tenant("contoso")
+        .client_id("app-1")
+        .token(token("at-1", Some("rt-1"), 3600));
+    configure(builder).build().expect("client")
 }

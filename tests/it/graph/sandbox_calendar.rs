@@ -47,7 +47,10 @@ async fn an_event_in_a_time_zone_reads_in_utc_or_the_preferred_zone_and_in_calen
         .unwrap()
         .into_inner();
     let start = made.start.clone().unwrap();
-    assert_eq!(wire(&start), ("2030-07-01T16:30:00.0000000".into(), "UTC".into()));
+    assert_eq!(
+        wire(&start),
+        ("2030-07-01T16:30:00.0000000".into(), "UTC".into())
+    );
     assert_eq!(
         made.original_start_time_zone.as_deref(),
         Some("Pacific Standard Time")
@@ -76,16 +79,28 @@ async fn an_event_in_a_time_zone_reads_in_utc_or_the_preferred_zone_and_in_calen
     assert!(later.is_empty());
     let overlapping = view(&adele, "2030-07-01T17:29:00Z", "2030-07-02T00:00:00Z").await;
     assert_eq!(subjects(&overlapping), ["Planning"]);
+    // The client cannot even write an unknown zone into an event: the
+    // typed time refuses it. A raw request shows the sandbox refuses it too.
+    let refused: Result<types::EventInput, _> = serde_json::from_value(json!({
+        "subject": "Nowhere",
+        "start": {"dateTime": "2030-07-01T09:30:00", "timeZone": "Mars Standard Time"},
+        "end": {"dateTime": "2030-07-01T10:30:00", "timeZone": "Mars Standard Time"},
+    }));
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("Mars Standard Time")
+    );
     let (status, code) = refusal(
         adele
-            .create_event()
-            .calendar_owner(CalendarOwner::me())
-            .body(event(
-                "Nowhere",
-                "2030-07-01T09:30:00",
-                "2030-07-01T10:30:00",
-                "Mars Standard Time",
-            ))
+            .raw_request(http::Method::POST, "/me/events")
+            .operation("create_event")
+            .json(&json!({
+                "subject": "Nowhere",
+                "start": {"dateTime": "2030-07-01T09:30:00", "timeZone": "Mars Standard Time"},
+                "end": {"dateTime": "2030-07-01T10:30:00", "timeZone": "Mars Standard Time"},
+            }))
             .send()
             .await,
     );
