@@ -19,9 +19,11 @@ mod hostile_tests;
 pub(crate) mod json_path;
 pub(crate) mod json_stream;
 pub mod oauth;
+mod pager;
 pub mod paginate;
 #[cfg(test)]
 mod paginate_tests;
+mod past;
 mod patch;
 pub mod rate_limit;
 pub mod raw;
