@@ -3,6 +3,8 @@
 mod auth;
 #[cfg(feature = "sandbox")]
 mod every_operation;
+mod incremental;
+mod paging;
 
 use specbound::zendesk::Client;
 use wiremock::MockServer;
