@@ -5,6 +5,7 @@ mod auth;
 mod every_operation;
 mod incremental;
 mod paging;
+mod search;
 
 use specbound::zendesk::Client;
 use wiremock::MockServer;
