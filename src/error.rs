@@ -101,6 +101,37 @@ pub enum Error {
     /// The client was configured with something unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A list cannot be paged further the way it was asked: the API pages
+    /// no deeper this way, or an export stopped moving forward. The message
+    /// says what to do instead; nothing is dropped silently.
+    #[error("{operation}: {reason}")]
+    Paging {
+        /// The list operation.
+        operation: &'static str,
+        /// What stopped it.
+        kind: PagingErrorKind,
+        /// What happened and what to do instead.
+        reason: String,
+    },
+}
+
+/// What stopped a list, in an [`Error::Paging`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PagingErrorKind {
+    /// The API pages no deeper than `records` this way (Zendesk's offset
+    /// paging stops at 10,000 records, its search at 1,000 results).
+    DepthLimit {
+        /// Records that can be paged through.
+        records: u64,
+    },
+    /// An export's position stopped moving: page after page resumes from
+    /// `at` (more records share that position than a page holds).
+    Stalled {
+        /// The position it is stuck at, as the API writes it (Zendesk's
+        /// `end_time`, Unix seconds).
+        at: String,
+    },
 }
 
 /// What kind of authentication failure an [`Error::Auth`] is.
@@ -181,6 +212,14 @@ impl Error {
         }
     }
 
+    /// What stopped a list, if this is an [`Error::Paging`].
+    pub fn paging(&self) -> Option<&PagingErrorKind> {
+        match self {
+            Error::Paging { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+
     /// The API's error answer: of an [`Error::Api`], or the 429 answer of
     /// an [`Error::RateLimited`].
     pub fn api(&self) -> Option<&ApiError> {
@@ -219,7 +258,8 @@ impl Error {
             Error::Transport { operation, .. }
             | Error::Timeout { operation, .. }
             | Error::Decode { operation, .. }
-            | Error::TooLarge { operation, .. } => Some(operation),
+            | Error::TooLarge { operation, .. }
+            | Error::Paging { operation, .. } => Some(operation),
             _ => None,
         }
     }

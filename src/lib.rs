@@ -24,7 +24,7 @@ mod error;
 )]
 pub mod runtime;
 
-pub use error::{ApiError, AuthErrorKind, Error, ErrorBody, FieldError, Result};
+pub use error::{ApiError, AuthErrorKind, Error, ErrorBody, FieldError, PagingErrorKind, Result};
 
 #[cfg(feature = "timesync")]
 #[cfg_attr(docsrs, doc(cfg(feature = "timesync")))]

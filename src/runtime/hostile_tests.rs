@@ -31,15 +31,8 @@ impl Page for ItemsPage {
 }
 
 const PAGED: Pagination = Pagination {
-    style: PageStyle::NextLink,
-    items: "items",
     next: &["next"],
-    has_more: &[],
-    cursor_param: None,
-    size_param: None,
-    max_size: None,
-    resume: &[],
-    page_operation: None,
+    ..Pagination::for_tests(PageStyle::NextLink, "items")
 };
 
 static OPERATIONS: &[Operation] = &[

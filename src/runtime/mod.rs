@@ -20,9 +20,11 @@ pub(crate) mod json_path;
 pub(crate) mod json_stream;
 pub mod keyed_limits;
 pub mod oauth;
+mod pager;
 pub mod paginate;
 #[cfg(test)]
 mod paginate_tests;
+mod past;
 mod patch;
 pub mod rate_limit;
 pub mod raw;

@@ -1,5 +1,5 @@
 //! Lists as `Stream`s that hold one page at a time, paged the way the
-//! spec's `x-specbound-pagination` says (see [`PageStyle`]).
+//! spec's `x-specbound-pagination` says (see [`PageStyle`](super::spec::PageStyle)).
 //!
 //! Codegen gives each paginated operation's builder `.stream()` (items),
 //! `.stream_from(position)` (carry on after a crash) and `.pages()` (whole
@@ -7,14 +7,30 @@
 //!
 //! - asks for the next page only when the current one is used up, or as
 //!   soon as its link is known with [`Paginated::prefetch`];
-//! - is told how many items are still wanted ([`Paginated::limit`]) and
+//! - is told how many items are still wanted ([`Paginated::take`]) and
 //!   asks for no more than that where the API has a page-size parameter;
+//! - passes over items it is told to ([`Paginated::skip`]) by asking for
+//!   the page they end on where the list numbers its pages (offset paging),
+//!   else by reading them without yielding them, in pages no larger than
+//!   needed;
+//! - stops where the page says the list ends (`end`), even if the page
+//!   names a next one; turns the API's answer past the depth it pages to
+//!   into an [`Error::Paging`] that says what to do instead; ends with
+//!   [`Error::Paging`] too when an export stops moving (its resume value
+//!   the same as the page before's while its page was full), where it would
+//!   otherwise ask for the same page forever;
 //! - follows next links only to the host the client trusts, and ends with
 //!   [`Error::Protocol`] on a link elsewhere, a cursor it already had, or a
 //!   page that repeats the page before in all but its cursor;
-//! - says where it stands ([`Paginated::position`]) and, after the last
-//!   page, the token to resume from later ([`Paginated::resume_token`]);
+//! - says where it stands ([`Paginated::position`], a token to save and
+//!   resume from in another process) and, after the last page, the token
+//!   the API gives to carry on later ([`Paginated::resume_token`]);
+//! - reads a list backwards where the spec says how
+//!   (`stream_backward(position)`: newest first);
 //! - owns what it needs (`'static + Send`), so it can be spawned.
+//!
+//! The pages themselves (`pager.rs`) are built and read as the spec's
+//! `x-specbound-pagination` says (keys in `xtask/src/codegen_tables.rs`).
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
@@ -29,10 +45,10 @@ use futures::{FutureExt as _, Stream, StreamExt as _};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::json_stream::{ArrayItems, member_bytes, seek};
-use super::send::{Call, Mode};
+use super::Runtime;
+use super::json_stream::{ArrayItems, member_bytes};
+use super::pager::{Body, Fetched, Pager, Walk};
 use super::spec::{Operation, PageStyle, Pagination};
-use super::{Runtime, set_query};
 use crate::{Error, Result};
 
 /// A page type of a list: codegen implements it for each paginated
@@ -76,186 +92,14 @@ impl Position {
             skip: 0,
         }
     }
-}
 
-/// How to get one page of one list.
-struct Pager {
-    runtime: Runtime,
-    first: reqwest::Request,
-    op: &'static Operation,
-    paging: Pagination,
-}
-
-/// A page as it arrived.
-struct Fetched {
-    body: Body,
-    /// The next page's cursor (a link or a cursor).
-    next: Option<String>,
-    /// An error to end with after this page (a link the stream must not follow).
-    then_fail: Option<Error>,
-    /// The token to resume from, on the last page.
-    resume: Option<String>,
-}
-
-enum Body {
-    Whole(Bytes),
-    Streamed(reqwest::Response),
-}
-
-impl Pager {
-    fn new(runtime: Runtime, first: reqwest::Request, op: &'static Operation) -> Result<Self> {
-        let paging = op.pagination.ok_or_else(|| {
-            Error::Config(format!(
-                "{} has no x-specbound-pagination in its spec",
-                op.id
-            ))
-        })?;
-        Ok(Pager {
-            runtime,
-            first,
-            op,
-            paging,
-        })
-    }
-
-    /// Starts fetching the page at `cursor`, asking for no more than
-    /// `wanted` items where the API has a page-size parameter.
-    fn fetch(
-        &self,
-        cursor: Option<&str>,
-        wanted: Option<u64>,
-    ) -> BoxFuture<'static, Result<Fetched>> {
-        let built = self.request(cursor, wanted);
-        let runtime = self.runtime.clone();
-        let paging = self.paging;
-        let op = self.op;
-        let page_op = match (cursor, self.paging.style) {
-            (Some(_), PageStyle::NextLink) => paging
-                .page_operation
-                .and_then(|id| runtime.spec().operation(id))
-                .unwrap_or(op),
-            _ => op,
-        };
-        let first = cursor.is_none();
-        async move {
-            let request = built?;
-            let mode = if paging.style == PageStyle::Array {
-                Mode::Stream
-            } else {
-                Mode::Whole
-            };
-            let call = Call {
-                operation: page_op.id,
-                spec: Some(op),
-                idempotent: op.idempotent || op.method == "GET",
-                credentials: true,
-                check: first,
-                prepare: true,
-                mode,
-            };
-            let response = runtime.call(request, call).await?;
-            if mode == Mode::Stream {
-                return Ok(Fetched {
-                    body: Body::Streamed(response),
-                    next: None,
-                    then_fail: None,
-                    resume: None,
-                });
-            }
-            let raw = runtime.read_answer(response, page_op.id).await?;
-            let (next, then_fail) = next_of(&runtime, &paging, &raw);
-            let resume = match (&next, paging.resume.is_empty()) {
-                (None, false) => seek(&raw, paging.resume),
-                _ => None,
-            };
-            Ok(Fetched {
-                body: Body::Whole(raw),
-                next,
-                then_fail,
-                resume,
-            })
+    /// The start of the page at `cursor` (a link, a cursor, or for
+    /// `stream_backward` a page's before-cursor).
+    pub fn at(cursor: impl Into<String>) -> Self {
+        Position {
+            cursor: Some(cursor.into()),
+            skip: 0,
         }
-        .boxed()
-    }
-
-    /// The request for the page at `cursor`.
-    fn request(&self, cursor: Option<&str>, wanted: Option<u64>) -> Result<reqwest::Request> {
-        let mut request = match (cursor, self.paging.style) {
-            (Some(link), PageStyle::NextLink) => {
-                let url = url::Url::parse(link)
-                    .map_err(|_| Error::Protocol(format!("the next link `{link}` is not a URL")))?;
-                check_trusted(&self.runtime, &url)?;
-                let mut request = reqwest::Request::new(reqwest::Method::GET, url);
-                // Every header of the first page goes again (Graph's
-                // `Prefer` and `ConsistencyLevel` shape each page); the
-                // credentials are added afresh for each request.
-                for (name, value) in self.first.headers() {
-                    if name != http::header::AUTHORIZATION {
-                        request.headers_mut().append(name, value.clone());
-                    }
-                }
-                request
-            }
-            (Some(c), PageStyle::Cursor) => {
-                let mut request = self.clone_first()?;
-                if let Some(param) = self.paging.cursor_param {
-                    set_query(request.url_mut(), param, c);
-                }
-                request
-            }
-            _ => self.clone_first()?,
-        };
-        if let (Some(param), Some(wanted)) = (self.paging.size_param, wanted) {
-            let current = request
-                .url()
-                .query_pairs()
-                .find(|(k, _)| k == param)
-                .and_then(|(_, v)| v.parse::<u64>().ok());
-            let page = current.or(self.paging.max_size.map(u64::from));
-            if let Some(page) = page
-                && wanted < page
-            {
-                set_query(request.url_mut(), param, &wanted.max(1).to_string());
-            }
-        }
-        Ok(request)
-    }
-
-    fn clone_first(&self) -> Result<reqwest::Request> {
-        self.first.try_clone().ok_or_else(|| {
-            Error::Config(format!(
-                "{}: a list request with a streamed body cannot be paged",
-                self.op.id
-            ))
-        })
-    }
-}
-
-/// The next cursor of a page, or the error to end with after it.
-fn next_of(runtime: &Runtime, paging: &Pagination, raw: &[u8]) -> (Option<String>, Option<Error>) {
-    if paging.next.is_empty() || matches!(paging.style, PageStyle::Single | PageStyle::Array) {
-        return (None, None);
-    }
-    let next = seek(raw, paging.next).filter(|n| !n.is_empty());
-    if !paging.has_more.is_empty() && seek(raw, paging.has_more).as_deref() != Some("true") {
-        return (None, None);
-    }
-    match (next, paging.style) {
-        (Some(link), PageStyle::NextLink) => match url::Url::parse(&link) {
-            Ok(url) => match check_trusted(runtime, &url)
-                .and_then(|()| check_page_route(runtime, paging, &url))
-            {
-                Ok(()) => (Some(link), None),
-                Err(e) => (None, Some(e)),
-            },
-            Err(_) => (
-                None,
-                Some(Error::Protocol(format!(
-                    "the next link `{link}` is not a URL"
-                ))),
-            ),
-        },
-        (next, _) => (next, None),
     }
 }
 
@@ -297,42 +141,6 @@ fn repeated_page(op: &str) -> Error {
     ))
 }
 
-/// A next link must point at a host the client trusts.
-fn check_trusted(runtime: &Runtime, url: &url::Url) -> Result<()> {
-    if runtime.is_trusted(url) {
-        return Ok(());
-    }
-    Err(Error::Protocol(format!(
-        "the next link points to {}, not to the API host {}; not following it",
-        url.origin().ascii_serialization(),
-        runtime.base_origin()
-    )))
-}
-
-/// A next link must be a page of the list's page operation (Cronofy's
-/// `read_events_page`), when the spec names one: a link to another route
-/// of the API host would be sent, traced and paced as something it is not.
-fn check_page_route(runtime: &Runtime, paging: &Pagination, url: &url::Url) -> Result<()> {
-    let Some(op) = paging
-        .page_operation
-        .and_then(|id| runtime.spec().operation(id))
-    else {
-        return Ok(());
-    };
-    let below = url
-        .path()
-        .strip_prefix(runtime.base_path())
-        .unwrap_or(url.path());
-    if op.match_path(below).is_some() {
-        return Ok(());
-    }
-    Err(Error::Protocol(format!(
-        "the next link {} is not a page of {}; not following it",
-        url.path(),
-        op.id
-    )))
-}
-
 /// The page being read: its body and, once decoded, the page without its items.
 struct Current<P> {
     raw: Bytes,
@@ -359,11 +167,20 @@ pub struct Paginated<P: Page> {
     pager: Option<Pager>,
     state: State<P>,
     cursor: Option<String>,
+    /// The first request's URL, after [`skip`](Self::skip) moved it to a
+    /// later page: where the first page is, for [`position`](Self::position).
+    start_link: Option<String>,
     /// Items of this page passed (skipped or yielded).
     yielded: u64,
+    /// Items of this page to pass over (a saved position's, or a skip's).
     skip: u64,
+    /// Items still to pass over, on whichever pages they are.
+    pass: u64,
     /// Items yielded in all.
     total: u64,
+    /// The resume value of the last page fetched, to tell an export that
+    /// stopped moving.
+    mark: Option<String>,
     limit: Option<u64>,
     next: Option<String>,
     then_fail: Option<Error>,
@@ -394,9 +211,42 @@ impl<P: Page> Paginated<P> {
         op: &'static Operation,
         position: Position,
     ) -> Self {
-        match Pager::new(runtime, first, op) {
+        Self::walk(runtime, first, op, position, Walk::Forward)
+    }
+
+    /// The same list paged by page number (`x-specbound-offset-pagination`).
+    #[allow(dead_code)] // called by generated code, when a spec pages both ways
+    pub(crate) fn start_offset(
+        runtime: Runtime,
+        first: reqwest::Request,
+        op: &'static Operation,
+        position: Position,
+    ) -> Self {
+        Self::walk(runtime, first, op, position, Walk::Offset)
+    }
+
+    /// The same list backwards from `position` (a before-cursor), each
+    /// page's items newest first.
+    #[allow(dead_code)] // called by generated code, when a spec pages backwards
+    pub(crate) fn start_backward(
+        runtime: Runtime,
+        first: reqwest::Request,
+        op: &'static Operation,
+        position: Position,
+    ) -> Self {
+        Self::walk(runtime, first, op, position, Walk::Backward)
+    }
+
+    fn walk(
+        runtime: Runtime,
+        first: reqwest::Request,
+        op: &'static Operation,
+        position: Position,
+        walk: Walk,
+    ) -> Self {
+        match Pager::new(runtime, first, op, walk) {
             Ok(pager) => {
-                let fetch = pager.fetch(position.cursor.as_deref(), None);
+                let fetch = pager.fetch(position.cursor.as_deref(), None, None);
                 Self::new(Some(pager), State::Fetching(fetch), position)
             }
             Err(e) => Self::failed(e),
@@ -418,9 +268,12 @@ impl<P: Page> Paginated<P> {
             pager,
             state,
             cursor: position.cursor,
+            start_link: None,
             yielded: 0,
             skip: position.skip,
+            pass: 0,
             total: 0,
+            mark: None,
             limit: None,
             next: None,
             then_fail: None,
@@ -449,19 +302,79 @@ impl<P: Page> Paginated<P> {
     /// the last page). Nothing is sent before the stream is first polled.
     pub fn limit(mut self, n: u64) -> Self {
         self.limit = Some(n);
-        if let (Some(pager), State::Fetching(_)) = (&self.pager, &self.state)
-            && self.total == 0
-            && self.yielded == 0
-        {
-            self.state = State::Fetching(pager.fetch(self.cursor.as_deref(), Some(n + self.skip)));
-        }
+        self.refetch_first();
         self
     }
 
-    /// Where the stream stands: the next item it yields is the one after this.
+    /// Yields at most `n` items: [`limit`](Self::limit), under the name
+    /// `StreamExt::take` has (which this shadows, asking for fewer items).
+    /// With [`skip`](Self::skip), zenpy's slices: `.skip(250).take(10)` on
+    /// an offset list of 100 a page is one request, for page 3.
+    pub fn take(self, n: u64) -> Self {
+        self.limit(n)
+    }
+
+    /// Passes over the first `n` items (zenpy's slices). Where the list
+    /// numbers its pages (offset paging), the first request asks for the
+    /// page item `n` is on, past a depth the API refuses with
+    /// [`Error::Paging`] before anything is sent; elsewhere the items are
+    /// read and dropped, in pages no larger than needed. Call it before
+    /// the first item is read; later it only drops items.
+    pub fn skip(mut self, n: u64) -> Self {
+        if n == 0 {
+            return self;
+        }
+        if self.is_fresh()
+            && self.cursor.is_none()
+            && self.skip == 0
+            && let Some(pager) = &mut self.pager
+        {
+            match pager.jump(n) {
+                Ok(Some(within)) => {
+                    if within != n {
+                        self.start_link = Some(pager.first_link());
+                    }
+                    self.skip = within;
+                    self.refetch_first();
+                    return self;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.state = State::Failed(Some(e));
+                    return self;
+                }
+            }
+        }
+        self.pass = self.pass.saturating_add(n);
+        self.refetch_first();
+        self
+    }
+
+    /// Nothing has been read yet: the first fetch can still change.
+    fn is_fresh(&self) -> bool {
+        matches!(self.state, State::Fetching(_)) && self.total == 0 && self.yielded == 0
+    }
+
+    /// Asks for the first page again, sized for what is now wanted.
+    fn refetch_first(&mut self) {
+        if !self.is_fresh() {
+            return;
+        }
+        if let Some(pager) = &self.pager {
+            let wanted = self.wanted().map(|w| w.saturating_add(self.skip));
+            self.state = State::Fetching(pager.fetch(self.cursor.as_deref(), wanted, None));
+        }
+    }
+
+    /// Where the stream stands: the next item it yields is the one after
+    /// this. Save it (it is `Serialize`) and pass it to the same list
+    /// call's `stream_from(..)`, in this process or another, to carry on
+    /// with the next item. Items are counted, so a list whose earlier
+    /// items change in between may shift: Zendesk's exports repeat records
+    /// anyway, and are de-duplicated by id and `updated_at`.
     pub fn position(&self) -> Position {
         Position {
-            cursor: self.cursor.clone(),
+            cursor: self.cursor.clone().or_else(|| self.start_link.clone()),
             skip: self.yielded.max(self.skip),
         }
     }
@@ -503,7 +416,7 @@ impl<P: Page> Paginated<P> {
         // The page ahead is fetched and read into memory on its own task,
         // as soon as it arrives, however slowly this page is read: its
         // request's deadline and idle timeout never run while it waits.
-        let task = tokio::spawn(pager.fetch(Some(&next), self.wanted()));
+        let task = tokio::spawn(pager.fetch(Some(&next), self.wanted(), self.mark.clone()));
         self.ahead_task = Some(task.abort_handle());
         let mut fetch: BoxFuture<'static, Result<Fetched>> = async move {
             task.await.unwrap_or_else(|e| {
@@ -539,8 +452,10 @@ impl<P: Page> Paginated<P> {
         self.pager.as_ref().map_or("list", |p| p.op.id)
     }
 
+    /// Items the next page should hold: those still to yield and to pass.
     fn wanted(&self) -> Option<u64> {
-        self.limit.map(|l| l.saturating_sub(self.total))
+        self.limit
+            .map(|l| l.saturating_sub(self.total).saturating_add(self.pass))
     }
 
     fn limit_reached(&self) -> bool {
@@ -550,7 +465,14 @@ impl<P: Page> Paginated<P> {
     fn decode_page(&mut self, raw: Bytes) -> Result<Vec<P::Item>> {
         let op = self.op_id();
         let mut page: P = Error::decode_json(op, &raw)?;
-        let items = page.take_items();
+        let mut items = page.take_items();
+        if self
+            .pager
+            .as_ref()
+            .is_some_and(|p| p.walk == Walk::Backward)
+        {
+            items.reverse();
+        }
         self.current = Some(Current {
             raw,
             page: Some(page),
@@ -596,9 +518,11 @@ impl<P: Page> Stream for Paginated<P> {
                         return Poll::Ready(Some(Err(e)));
                     }
                     Poll::Ready(Ok(page)) => {
-                        // The page before is still held: compare them.
-                        if let (Some(pager), Some(before), Body::Whole(raw)) =
-                            (&this.pager, &this.current, &page.body)
+                        // The page before is still held: compare them (a page
+                        // that already ends the list with a more precise
+                        // error, a stalled export, is read first).
+                        if let (Some(pager), Some(before), Body::Whole(raw), None) =
+                            (&this.pager, &this.current, &page.body, &page.then_fail)
                             && repeats(&pager.paging, &before.raw, raw)
                         {
                             this.state = State::Done;
@@ -607,6 +531,7 @@ impl<P: Page> Stream for Paginated<P> {
                         }
                         this.next = page.next;
                         this.then_fail = page.then_fail;
+                        this.mark = page.mark;
                         if page.resume.is_some() {
                             this.resume = page.resume;
                         }
@@ -653,6 +578,10 @@ impl<P: Page> Stream for Paginated<P> {
                             if this.yielded <= this.skip {
                                 continue;
                             }
+                            if this.pass > 0 {
+                                this.pass -= 1;
+                                continue;
+                            }
                             this.total += 1;
                             return Poll::Ready(Some(Ok(item)));
                         }
@@ -677,7 +606,7 @@ impl<P: Page> Stream for Paginated<P> {
                                 this.state = State::Done;
                                 return Poll::Ready(Some(Err(repeated_cursor())));
                             }
-                            let fetch = pager.fetch(Some(&next), this.wanted());
+                            let fetch = pager.fetch(Some(&next), this.wanted(), this.mark.clone());
                             this.turn_page(next, fetch);
                         }
                     }
@@ -708,23 +637,25 @@ impl<P: Page> PageStream<P> {
         op: &'static Operation,
         position: Position,
     ) -> Self {
-        let pager = match Pager::new(runtime, first, op) {
+        let pager = match Pager::new(runtime, first, op, Walk::Forward) {
             Ok(p) => p,
             Err(e) => return Self::failed(e),
         };
-        struct Walk {
+        struct Pages {
             pager: Pager,
             cursor: Option<Option<String>>,
             seen: RecentCursors,
             fail: Option<Error>,
+            mark: Option<String>,
             /// The page before, to catch one served again.
             before: Option<Bytes>,
         }
-        let walk = Walk {
+        let walk = Pages {
             pager,
             cursor: Some(position.cursor),
             seen: RecentCursors::default(),
             fail: None,
+            mark: None,
             before: None,
         };
         let inner = futures::stream::unfold(walk, |mut walk| async move {
@@ -733,10 +664,15 @@ impl<P: Page> PageStream<P> {
                 return Some((Err(e), walk));
             }
             let cursor = walk.cursor.take()?;
-            let fetched = match walk.pager.fetch(cursor.as_deref(), None).await {
+            let fetched = match walk
+                .pager
+                .fetch(cursor.as_deref(), None, walk.mark.take())
+                .await
+            {
                 Ok(f) => f,
                 Err(e) => return Some((Err(e), walk)),
             };
+            walk.mark = fetched.mark;
             let Body::Whole(raw) = fetched.body else {
                 return Some((
                     Err(Error::Config(
@@ -745,10 +681,11 @@ impl<P: Page> PageStream<P> {
                     walk,
                 ));
             };
-            if walk
-                .before
-                .as_ref()
-                .is_some_and(|before| repeats(&walk.pager.paging, before, &raw))
+            if fetched.then_fail.is_none()
+                && walk
+                    .before
+                    .as_ref()
+                    .is_some_and(|before| repeats(&walk.pager.paging, before, &raw))
             {
                 walk.cursor = None;
                 return Some((Err(repeated_page(walk.pager.op.id)), walk));

@@ -29,29 +29,22 @@ impl Page for TicketsPage {
 static OPERATIONS: &[Operation] = &[
     Operation {
         pagination: Some(Pagination {
-            style: PageStyle::Cursor,
-            items: "tickets",
             next: &["meta", "after_cursor"],
             has_more: &["meta", "has_more"],
             cursor_param: Some("page[after]"),
             size_param: Some("page[size]"),
             max_size: Some(100),
-            resume: &[],
-            page_operation: None,
+            ..Pagination::for_tests(PageStyle::Cursor, "tickets")
         }),
         ..Operation::get_for_tests("list_tickets", "/tickets")
     },
     Operation {
         pagination: Some(Pagination {
-            style: PageStyle::NextLink,
-            items: "tickets",
             next: &["@odata.nextLink"],
-            has_more: &[],
-            cursor_param: None,
             size_param: Some("$top"),
             max_size: Some(999),
             resume: &["@odata.deltaLink"],
-            page_operation: None,
+            ..Pagination::for_tests(PageStyle::NextLink, "tickets")
         }),
         ..Operation::get_for_tests("list_messages_delta", "/messages/delta")
     },

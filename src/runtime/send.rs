@@ -177,6 +177,7 @@ impl Runtime {
             body.as_ref(),
             profile.formats,
         )?;
+        super::past::check(op, &query, super::past::now())?;
         (profile.check)(op, &query, body.as_ref())
     }
 

@@ -150,6 +150,9 @@ pub struct Operation {
     pub success: u16,
     /// How the answer pages (`x-specbound-pagination`).
     pub pagination: Option<Pagination>,
+    /// The other way the same list pages, where the API has two
+    /// (`x-specbound-offset-pagination`: page numbers beside cursors).
+    pub offset_pagination: Option<Pagination>,
     /// Most entries per request (`x-specbound-batch-limit`).
     pub batch_limit: Option<u32>,
     /// The operation's other `x-specbound-*` extensions (notes aside), as
@@ -291,6 +294,7 @@ impl Operation {
             body: None,
             success: 200,
             pagination: None,
+            offset_pagination: None,
             batch_limit: None,
             extensions: &[],
         }
@@ -355,7 +359,8 @@ pub struct Body {
     pub schema: u32,
 }
 
-/// How a list answer pages, from the spec's `x-specbound-pagination`.
+/// How a list answer pages, from the spec's `x-specbound-pagination` (or
+/// `x-specbound-offset-pagination`).
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct Pagination {
@@ -368,18 +373,78 @@ pub struct Pagination {
     pub next: &'static [&'static str],
     /// Path of a boolean that says whether there is more (Zendesk `meta.has_more`).
     pub has_more: &'static [&'static str],
+    /// Path of a boolean that says the list ends with this page, even if
+    /// it names a next page (Zendesk's incremental `end_of_stream`).
+    pub end: &'static [&'static str],
     /// Query parameter that carries a cursor (`page[after]`).
     pub cursor_param: Option<&'static str>,
+    /// Query parameters a cursor replaces: dropped from every request that
+    /// carries one (Zendesk's export `start_time`).
+    pub cursor_replaces: &'static [&'static str],
+    /// Path of the cursor of the page before this one (`meta.before_cursor`),
+    /// for reading the list backwards.
+    pub prev: &'static [&'static str],
+    /// Query parameter that carries the cursor of a page before (`page[before]`).
+    pub prev_cursor_param: Option<&'static str>,
+    /// Query parameter that numbers pages from 1 (offset paging: `page`).
+    pub page_param: Option<&'static str>,
     /// Query parameter that sets the page size (`$top`, `page[size]`).
     pub size_param: Option<&'static str>,
     /// Largest page size the API accepts.
     pub max_size: Option<u32>,
+    /// The page size a stream asks for when the caller sets none (else
+    /// `max_size`). Cursor streams always send one: Zendesk pages by cursor
+    /// only when `page[size]` is sent.
+    pub default_size: Option<u32>,
     /// Path of a token to resume from after the last page (Graph's delta
-    /// link, Zendesk's export cursor).
+    /// link, Zendesk's export `end_time`), read on every page.
     pub resume: &'static [&'static str],
     /// The operation whose route the next links point at, for tracing and
     /// rate limits (Cronofy's `read_events_page`).
     pub page_operation: Option<&'static str>,
+    /// How deep this paging can go, where the API stops it.
+    pub depth_limit: Option<DepthLimit>,
+}
+
+/// The depth past which an API refuses to page (Zendesk's offset paging
+/// stops at 10,000 records, its search at 1,000 results): the answer it
+/// gives there becomes an [`Error::Paging`](crate::Error::Paging) that says
+/// what to do instead.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct DepthLimit {
+    /// Records that can be paged through.
+    pub records: u64,
+    /// The status the API answers past them.
+    pub status: u16,
+    /// What to do instead, in the spec's words.
+    pub advice: &'static str,
+}
+
+#[cfg(test)]
+impl Pagination {
+    /// A pagination of `style` with its items in `items` and nothing else
+    /// set, for unit tests.
+    pub(crate) const fn for_tests(style: PageStyle, items: &'static str) -> Pagination {
+        Pagination {
+            style,
+            items,
+            next: &[],
+            has_more: &[],
+            end: &[],
+            cursor_param: None,
+            cursor_replaces: &[],
+            prev: &[],
+            prev_cursor_param: None,
+            page_param: None,
+            size_param: None,
+            max_size: None,
+            default_size: None,
+            resume: &[],
+            page_operation: None,
+            depth_limit: None,
+        }
+    }
 }
 
 /// The kinds of paging specbound follows.

@@ -1,7 +1,7 @@
 //! What Zendesk's spec cannot say: building a client for an account
 //! (subdomain, custom domain, zenpy's netloc and scheme overrides) with its
-//! credentials (OAuth first; the legacy API token; never a password), and
-//! the OAuth authorization code flow with PKCE.
+//! credentials (OAuth first; the legacy API token; never a password), the
+//! OAuth authorization code flow with PKCE, and searches past 1,000 results.
 
 use std::fmt;
 use std::future::Future;
@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use super::credentials::{ApiToken, Credentials, OAuthApp};
 use super::generated::Client;
+use super::search::Search;
+use super::search_all::SearchAll;
 use super::spec::API;
 use crate::error::AuthErrorKind;
 use crate::runtime::oauth::{Pkce, random_text};
@@ -341,6 +343,22 @@ pub trait ZendeskExt {
 
     /// The current OAuth token (from the store on first use).
     fn token(&self) -> impl Future<Output = Result<Option<OAuthToken>>> + Send;
+
+    /// Every result of `query`, past the 1,000 Zendesk's search pages to:
+    /// `search_all(q).stream()` carries on through the search export when
+    /// the search's `count` says there are more (see [`SearchAll`]). Named
+    /// so beside the generated `search()`, whose stream stops at 1,000 with
+    /// an [`Error::Paging`].
+    ///
+    /// ```no_run
+    /// # async fn run(zd: specbound::zendesk::Client) -> specbound::Result<()> {
+    /// use futures::TryStreamExt as _;
+    /// use specbound::zendesk::{Search, prelude::*};
+    /// let q = Search::users().created_after(chrono::NaiveDate::from_ymd_opt(2023, 9, 14).unwrap());
+    /// let users: Vec<_> = zd.search_all(q).stream().try_collect().await?;
+    /// # let _ = users; Ok(()) }
+    /// ```
+    fn search_all(&self, query: Search) -> SearchAll;
 }
 
 impl ZendeskExt for Client {
@@ -393,5 +411,9 @@ impl ZendeskExt for Client {
 
     async fn token(&self) -> Result<Option<OAuthToken>> {
         state(self)?.core.token().await
+    }
+
+    fn search_all(&self, query: Search) -> SearchAll {
+        SearchAll::new(self, query)
     }
 }

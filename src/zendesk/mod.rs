@@ -3,6 +3,8 @@
 
 mod credentials;
 mod extras;
+mod search;
+mod search_all;
 
 /// The code progenitor generates from `spec/zendesk.yaml` (see build.rs).
 mod generated {
@@ -42,6 +44,8 @@ pub mod prelude {
 }
 
 pub use self::extras::{AuthorizationRequest, ClientBuilder, ZendeskExt};
+pub use self::search::{Search, SearchTime, SearchType};
+pub use self::search_all::{SearchAll, SearchStream};
 
 use crate::runtime::{ApiProfile, retry};
 

@@ -11,8 +11,13 @@
 //!   sandboxes read (`codegen_tables.rs`: methods, paths, idempotency,
 //!   security, parameters, pagination, batch limits, constraints);
 //! - every builder's `send()` goes through the runtime's one path, and
-//!   operations with `x-specbound-pagination` get `.stream()` and `.pages()`
-//!   (`codegen_send.rs`);
+//!   operations with `x-specbound-pagination` get `.stream()` and `.pages()`,
+//!   with `x-specbound-offset-pagination` also `.offset_stream()`, and with
+//!   `prev-cursor-param` also `.stream_backward(position)` (`codegen_send.rs`;
+//!   the keys are listed at `pagination()` in `codegen_tables.rs`);
+//! - `x-specbound-past` on an operation (a time parameter that must lie far
+//!   enough in the past) is kept in its extensions and checked by the
+//!   runtime before sending (`src/runtime/past.rs`);
 //! - `x-specbound-secret: true` on a component schema replaces its type with
 //!   `crate::runtime::Secret`, whose `Debug` never shows the value.
 //! - `x-specbound-patch: true` on a component schema turns each of its optional,

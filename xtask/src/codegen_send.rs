@@ -12,7 +12,13 @@
 //!   statuses as typed `crate::Error`), then decoding of the declared
 //!   success answer, naming the operation when it fails;
 //! - for operations with `x-specbound-pagination`: `stream()`,
-//!   `stream_from(position)` and `pages()`, and `impl Page` for the page type.
+//!   `stream_from(position)` and `pages()`, and `impl Page` for the page type;
+//!   with `prev-cursor-param` in it, `stream_backward(position)` too;
+//! - for operations that also declare `x-specbound-offset-pagination` (page
+//!   numbers beside cursors): `offset_stream()` and
+//!   `offset_stream_from(position)`, paged the second way. An operation with
+//!   only offset paging declares it as its `x-specbound-pagination`, and its
+//!   `stream()` pages by number.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -212,6 +218,54 @@ impl SendRewriter<'_> {
                     }
                 }
             });
+            if let Some(offset) = &facts.offset_paging {
+                let offset_page = &offset.page_type;
+                items.push(syn::parse_quote! {
+                    /// Every item, paged by page number (offset paging) instead:
+                    /// for the sorts only offset paging offers. The API may
+                    /// stop offset paging at a depth (see the operation's docs).
+                    pub fn offset_stream(self) -> crate::runtime::Paginated<#offset_page> {
+                        self.offset_stream_from(::std::default::Default::default())
+                    }
+                });
+                items.push(syn::parse_quote! {
+                    /// The offset stream, carried on from a saved `Paginated::position`.
+                    pub fn offset_stream_from(
+                        self,
+                        position: crate::runtime::Position,
+                    ) -> crate::runtime::Paginated<#offset_page> {
+                        match self.build_request() {
+                            Ok((client, request)) => crate::runtime::Paginated::start_offset(
+                                client.inner.clone(),
+                                request,
+                                &super::spec::OPERATIONS[#index],
+                                position,
+                            ),
+                            Err(e) => crate::runtime::Paginated::failed(e),
+                        }
+                    }
+                });
+            }
+            if paging.backward {
+                items.push(syn::parse_quote! {
+                    /// The items before `position` (its cursor is a page's
+                    /// before-cursor), newest first, page after page backwards.
+                    pub fn stream_backward(
+                        self,
+                        position: crate::runtime::Position,
+                    ) -> crate::runtime::Paginated<#page> {
+                        match self.build_request() {
+                            Ok((client, request)) => crate::runtime::Paginated::start_backward(
+                                client.inner.clone(),
+                                request,
+                                &super::spec::OPERATIONS[#index],
+                                position,
+                            ),
+                            Err(e) => crate::runtime::Paginated::failed(e),
+                        }
+                    }
+                });
+            }
             if paging.style != "array" {
                 items.push(syn::parse_quote! {
                     /// The pages themselves (with whatever the page carries
@@ -229,7 +283,11 @@ impl SendRewriter<'_> {
                     }
                 });
             }
-            if let Some(field) = &paging.items_field {
+            for paging in std::iter::once(paging).chain(&facts.offset_paging) {
+                let Some(field) = &paging.items_field else {
+                    continue;
+                };
+                let page = &paging.page_type;
                 let page_key = quote!(#page).to_string();
                 let exists = self
                     .page_impls

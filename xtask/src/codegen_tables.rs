@@ -14,6 +14,8 @@ pub(crate) struct OperationFacts {
     pub(crate) index: usize,
     /// `x-specbound-pagination`, when the operation pages.
     pub(crate) paging: Option<Paging>,
+    /// `x-specbound-offset-pagination`, when it also pages by page number.
+    pub(crate) offset_paging: Option<Paging>,
     /// Whether the answer is a byte stream (not JSON).
     pub(crate) bytes: bool,
 }
@@ -29,6 +31,8 @@ pub(crate) struct Paging {
     pub(crate) items_field: Option<String>,
     /// The items' Rust type.
     pub(crate) item_type: proc_macro2::TokenStream,
+    /// Whether the list can also be read backwards (`prev-cursor-param`).
+    pub(crate) backward: bool,
 }
 
 /// The HTTP methods of a path item, in the order progenitor reads them.
@@ -136,8 +140,8 @@ pub(crate) fn spec_module(
         pub mod spec {
             #[allow(unused_imports)]
             use crate::runtime::spec::{
-                ApiSpec, Body, Bounds, Kind, Location, Operation, PageStyle, Pagination,
-                Parameter, Schema, Scheme, Text,
+                ApiSpec, Body, Bounds, DepthLimit, Kind, Location, Operation, PageStyle,
+                Pagination, Parameter, Schema, Scheme, Text,
             };
             /// This API's spec.
             pub static API: ApiSpec = ApiSpec {
@@ -335,23 +339,32 @@ fn operation(
         }
         None => quote!(None),
     };
-    let (pagination, paging) = match op.get("x-specbound-pagination") {
+    let paged = |key: &str| match op.get(key) {
         Some(p) => {
             let schema = response_media
                 .map(|(_, s)| s)
                 .ok_or("a paginated operation must answer JSON")?;
-            let (tokens, paging) = pagination(spec, p, schema)?;
-            (quote!(Some(#tokens)), Some(paging))
+            let (tokens, paging) =
+                pagination(spec, p, schema).map_err(|e| format!("{key}: {e}"))?;
+            Ok::<_, String>((quote!(Some(#tokens)), Some(paging)))
         }
-        None => (quote!(None), None),
+        None => Ok((quote!(None), None)),
     };
+    let (pagination, paging) = paged("x-specbound-pagination")?;
+    let (offset_pagination, offset_paging) = paged("x-specbound-offset-pagination")?;
+    if offset_paging.is_some() && paging.is_none() {
+        return Err("x-specbound-offset-pagination without x-specbound-pagination".into());
+    }
     let extensions = op
         .as_object()
         .into_iter()
         .flatten()
         .filter(|(k, _)| {
             k.starts_with("x-specbound-")
-                && !matches!(k.as_str(), "x-specbound-note" | "x-specbound-pagination")
+                && !matches!(
+                    k.as_str(),
+                    "x-specbound-note" | "x-specbound-pagination" | "x-specbound-offset-pagination"
+                )
         })
         .map(|(k, v)| {
             let json = v.to_string();
@@ -368,6 +381,7 @@ fn operation(
         body: #body,
         success: #success,
         pagination: #pagination,
+        offset_pagination: #offset_pagination,
         batch_limit: #batch_limit,
         extensions: &[#(#extensions),*],
     });
@@ -376,13 +390,37 @@ fn operation(
         OperationFacts {
             index,
             paging,
+            offset_paging,
             bytes,
         },
     ))
 }
 
-/// The `Pagination` of `x-specbound-pagination` `p`, and the Rust types of
-/// the page and its items from the response schema.
+/// The `Pagination` of `x-specbound-pagination` (or
+/// `x-specbound-offset-pagination`) `p`, and the Rust types of the page and
+/// its items from the response schema.
+///
+/// Keys (JSON pointers into the page unless said otherwise):
+///
+/// | key | meaning |
+/// |---|---|
+/// | `style` | `single`, `array`, `next-link` or `cursor` |
+/// | `items` | the array of items |
+/// | `next` | the next page's link (`next-link`) or cursor (`cursor`) |
+/// | `has-more` | a boolean: no next page when it is not true |
+/// | `end` | a boolean: the list ends with this page when it is true, even if it names a next one |
+/// | `resume` | a value to resume from later (read on every page; a stream that stops on `end` without one resumes from its unfollowed `next`) |
+/// | `cursor-param` | the query parameter carrying the cursor |
+/// | `cursor-replaces` | query parameters dropped from every request that carries a cursor |
+/// | `prev`, `prev-cursor-param` | the cursor of the page before, and its parameter: the builder gets `stream_backward(position)` |
+/// | `page-param` | the page-number parameter of offset paging (`skip(n)` jumps to the page of item `n`) |
+/// | `size-param`, `max-size`, `default-size` | the page-size parameter, its largest value, and the value asked for when the caller sets none |
+/// | `depth-limit` | `{records, status, advice}`: the API answers `status` past `records`; that answer becomes `Error::Paging` with the advice |
+/// | `page-operation` | the operation whose route next links point at |
+///
+/// `x-specbound-offset-pagination` sits beside `x-specbound-pagination` on
+/// an operation that pages both ways: the builder's `stream()` uses the
+/// first, `offset_stream()` the second.
 fn pagination(
     spec: &Value,
     p: &Value,
@@ -403,33 +441,66 @@ fn pagination(
         Some(s) => quote!(Some(#s)),
         None => quote!(None),
     };
-    let items_path = path("items");
-    let items = items_path.first().cloned().unwrap_or_default();
-    let next = path("next");
-    let has_more = path("has-more");
-    let resume = path("resume");
-    let max_size = match p["max-size"].as_u64() {
+    let opt_u32 = |key: &str| match p[key].as_u64() {
         Some(n) => {
             let n = n as u32;
             quote!(Some(#n))
         }
         None => quote!(None),
     };
-    let (cursor_param, size_param, page_operation) = (
+    let items_path = path("items");
+    let items = items_path.first().cloned().unwrap_or_default();
+    let (next, has_more, end, prev, resume) = (
+        path("next"),
+        path("has-more"),
+        path("end"),
+        path("prev"),
+        path("resume"),
+    );
+    let (max_size, default_size) = (opt_u32("max-size"), opt_u32("default-size"));
+    let (cursor_param, prev_cursor_param, page_param, size_param, page_operation) = (
         opt("cursor-param"),
+        opt("prev-cursor-param"),
+        opt("page-param"),
         opt("size-param"),
         opt("page-operation"),
     );
+    let replaces: Vec<&str> = p["cursor-replaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let depth_limit = match p.get("depth-limit") {
+        Some(d) => {
+            let records = d["records"].as_u64().ok_or("depth-limit needs `records`")?;
+            let status = d["status"].as_u64().ok_or("depth-limit needs `status`")? as u16;
+            let advice = d["advice"].as_str().ok_or("depth-limit needs `advice`")?;
+            quote!(Some(DepthLimit { records: #records, status: #status, advice: #advice }))
+        }
+        None => quote!(None),
+    };
+    let backward = p["prev-cursor-param"].is_string();
+    if backward && prev.is_empty() {
+        return Err("`prev-cursor-param` needs `prev`".into());
+    }
     let tokens = quote!(Pagination {
         style: #style,
         items: #items,
         next: &[#(#next),*],
         has_more: &[#(#has_more),*],
+        end: &[#(#end),*],
         cursor_param: #cursor_param,
+        cursor_replaces: &[#(#replaces),*],
+        prev: &[#(#prev),*],
+        prev_cursor_param: #prev_cursor_param,
+        page_param: #page_param,
         size_param: #size_param,
         max_size: #max_size,
+        default_size: #default_size,
         resume: &[#(#resume),*],
         page_operation: #page_operation,
+        depth_limit: #depth_limit,
     });
     let item_ref = |array: &Value| -> Result<proc_macro2::TokenStream, String> {
         let name = array["items"]["$ref"]
@@ -447,6 +518,7 @@ fn pagination(
             page_type: quote!(::std::vec::Vec<#item>),
             items_field: None,
             item_type: item,
+            backward,
         }
     } else {
         let page_name = response_schema["$ref"]
@@ -466,6 +538,7 @@ fn pagination(
             page_type: quote!(types::#ident),
             items_field: Some(super::snake_case(&items)),
             item_type: item_ref(array)?,
+            backward,
         }
     };
     Ok((tokens, paging))

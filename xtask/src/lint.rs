@@ -237,7 +237,7 @@ fn pagination(spec: &Spec, op: &crate::spec::Operation<'_>, find: &mut Find<'_>)
         }
         return;
     }
-    for key in ["items", "next", "has-more", "resume"] {
+    for key in ["items", "next", "has-more", "end", "prev", "resume"] {
         let Some(pointer) = paging[key].as_str() else {
             if key == "items" || (key == "next" && style != "single") {
                 find(
@@ -261,10 +261,36 @@ fn pagination(spec: &Spec, op: &crate::spec::Operation<'_>, find: &mut Find<'_>)
     }
     if style == "cursor" && paging["cursor-param"].as_str().is_none() {
         find(
-            at,
+            at.clone(),
             "pagination",
             format!("`{}`: style cursor needs `cursor-param`", op.id()),
         );
+    }
+    if let Some(offset) = op.op.get("x-specbound-offset-pagination") {
+        let at = format!("{}/x-specbound-offset-pagination", op.pointer);
+        if offset["style"] != "next-link" || offset["page-param"].as_str().is_none() {
+            find(
+                at.clone(),
+                "pagination",
+                format!(
+                    "`{}`: offset pagination is style next-link with a `page-param`",
+                    op.id()
+                ),
+            );
+        }
+        for key in ["items", "next"] {
+            let pointer = offset[key].as_str().unwrap_or_default();
+            if !points_into(spec, schema, pointer) {
+                find(
+                    format!("{at}/{key}"),
+                    "pagination",
+                    format!(
+                        "`{}`: offset {key} `{pointer}` is not a property of its answer",
+                        op.id()
+                    ),
+                );
+            }
+        }
     }
 }
 

@@ -3,6 +3,9 @@
 mod auth;
 #[cfg(feature = "sandbox")]
 mod every_operation;
+mod incremental;
+mod paging;
+mod search;
 
 use specbound::zendesk::Client;
 use wiremock::MockServer;
