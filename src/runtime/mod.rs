@@ -33,6 +33,8 @@ mod secret;
 pub(crate) mod send;
 #[cfg(test)]
 mod shared_store_tests;
+#[cfg(any(feature = "cronofy", feature = "zendesk"))]
+pub(crate) mod signature;
 pub mod spec;
 mod time;
 pub mod token_store;
