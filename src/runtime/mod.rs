@@ -16,6 +16,7 @@ mod dates;
 pub mod examples;
 #[cfg(test)]
 mod hostile_tests;
+pub(crate) mod idempotency;
 pub(crate) mod json_path;
 pub(crate) mod json_stream;
 pub mod oauth;

@@ -73,7 +73,7 @@ impl Runtime {
     pub(crate) async fn call(
         &self,
         mut request: reqwest::Request,
-        call: Call,
+        mut call: Call,
     ) -> Result<reqwest::Response> {
         if call.check
             && let Some(op) = call.spec
@@ -82,6 +82,12 @@ impl Runtime {
             if let Some(prepare) = self.prepare() {
                 prepare.prepare(op, &mut request).await?;
             }
+        }
+        // A repeat with the same idempotency key is answered, not acted on.
+        if let Some(op) = call.spec
+            && super::idempotency::carries_key(op, &request)
+        {
+            call.idempotent = true;
         }
         let span = tracing::info_span!(
             "specbound.request",
