@@ -3,6 +3,7 @@
 
 mod credentials;
 mod extras;
+pub mod webhooks;
 
 /// The code progenitor generates from `spec/zendesk.yaml` (see build.rs).
 mod generated {

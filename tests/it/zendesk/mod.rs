@@ -3,6 +3,7 @@
 mod auth;
 #[cfg(feature = "sandbox")]
 mod every_operation;
+mod webhooks;
 
 use specbound::zendesk::Client;
 use wiremock::MockServer;
