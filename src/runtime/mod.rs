@@ -170,7 +170,7 @@ impl Runtime {
     }
 
     /// The same runtime with `prepare` run on each request (once per call).
-    #[allow(dead_code)] // for the APIs that prepare requests (TimeSync)
+    #[allow(dead_code)] // for the APIs that prepare requests (TimeSync, Zendesk)
     pub(crate) fn with_prepare(self, prepare: Arc<dyn Prepare>) -> Self {
         self.rebuilt(|inner| inner.prepare = Some(prepare))
     }

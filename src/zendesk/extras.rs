@@ -276,7 +276,13 @@ impl ClientBuilder {
             app,
             root: base.clone(),
         });
-        let runtime = plain_rt.with_authorizer(credentials).with_state(state);
+        // Ticket creates get an Idempotency-Key once per call, before the
+        // runtime's retries, so that a retried create cannot make a second
+        // ticket (see crate::runtime::idempotency).
+        let runtime = plain_rt
+            .with_authorizer(credentials)
+            .with_state(state)
+            .with_prepare(Arc::new(crate::runtime::idempotency::DefaultKeys));
         Ok(Client::new_with_client(&base, http, runtime))
     }
 }

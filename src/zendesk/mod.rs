@@ -1,6 +1,7 @@
 #![doc = include_str!("../docs/zendesk.md")]
 #![doc = include_str!("../docs/zendesk_operations.md")]
 
+pub mod bulk;
 mod credentials;
 mod extras;
 pub mod webhooks;
@@ -34,9 +35,10 @@ pub mod types {
     pub use super::generated::types::*;
 }
 
-/// Everything a caller needs in scope: the operation traits, [`ZendeskExt`]
-/// and raw requests.
+/// Everything a caller needs in scope: the operation traits, [`ZendeskExt`],
+/// bulk runs and raw requests.
 pub mod prelude {
+    pub use super::bulk::BulkOperation;
     pub use super::extras::ZendeskExt;
     pub use super::generated::prelude::*;
     pub use crate::runtime::raw::RawRequests;
