@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use super::cache::{CacheConfig, Caches};
 use super::credentials::{ApiToken, Credentials, OAuthApp};
 use super::generated::Client;
 use super::spec::API;
@@ -45,6 +46,7 @@ pub struct ClientBuilder {
     password_given: bool,
     store: Option<Arc<dyn TokenStore>>,
     token: Option<OAuthToken>,
+    cache: CacheConfig,
     config: Config,
 }
 
@@ -76,6 +78,7 @@ impl Client {
             password_given: false,
             store: None,
             token: None,
+            cache: CacheConfig::standard(),
             config: Config::default(),
         }
     }
@@ -203,6 +206,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Size and time to live of the cache behind
+    /// [`cached_user`](super::ZendeskCacheExt::cached_user) and its siblings
+    /// (default [`CacheConfig::standard`]; [`CacheConfig::off`] for none).
+    pub fn cache(mut self, config: CacheConfig) -> Self {
+        self.cache = config;
+        self
+    }
+
     common_builder_methods!();
 
     /// The client, or [`Error::Config`] / [`Error::Invalid`] / [`Error::Auth`]
@@ -275,6 +286,7 @@ impl ClientBuilder {
             core,
             app,
             root: base.clone(),
+            caches: Caches::new(&self.cache),
         });
         // Ticket creates get an Idempotency-Key once per call, before the
         // runtime's retries, so that a retried create cannot make a second
@@ -292,6 +304,7 @@ pub(crate) struct State {
     core: Arc<CredentialCore>,
     app: Option<Arc<OAuthApp>>,
     root: String,
+    caches: Caches,
 }
 
 fn state(client: &Client) -> Result<&State> {
@@ -299,6 +312,11 @@ fn state(client: &Client) -> Result<&State> {
     client.inner().state::<State>().ok_or_else(|| {
         Error::Config("this Zendesk client was not made by Client::builder()".into())
     })
+}
+
+/// The client's record caches (none for a client not made by the builder).
+pub(crate) fn caches(client: &Client) -> Option<&Caches> {
+    state(client).ok().map(|s| &s.caches)
 }
 
 fn app(client: &Client) -> Result<&OAuthApp> {

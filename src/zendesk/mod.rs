@@ -2,8 +2,10 @@
 #![doc = include_str!("../docs/zendesk_operations.md")]
 
 pub mod bulk;
+pub mod cache;
 mod credentials;
 mod extras;
+pub mod sideloads;
 pub mod webhooks;
 
 /// The code progenitor generates from `spec/zendesk.yaml` (see build.rs).
@@ -36,14 +38,17 @@ pub mod types {
 }
 
 /// Everything a caller needs in scope: the operation traits, [`ZendeskExt`],
-/// bulk runs and raw requests.
+/// bulk runs, the cache, side-loads and raw requests.
 pub mod prelude {
     pub use super::bulk::BulkOperation;
+    pub use super::cache::ZendeskCacheExt;
     pub use super::extras::ZendeskExt;
     pub use super::generated::prelude::*;
+    pub use super::sideloads::SideLoads;
     pub use crate::runtime::raw::RawRequests;
 }
 
+pub use self::cache::{CacheConfig, ZendeskCacheExt};
 pub use self::extras::{AuthorizationRequest, ClientBuilder, ZendeskExt};
 
 use crate::runtime::{ApiProfile, retry};
@@ -53,7 +58,7 @@ pub(crate) static PROFILE: ApiProfile = ApiProfile {
     spec: &spec::API,
     error_body: crate::error::error_details::<types::Error>,
     formats: &[],
-    check: |_, _, _| Ok(()),
+    check: sideloads::check_includes,
     classify: retry::standard,
 };
 

@@ -4,6 +4,7 @@ mod auth;
 mod bulk;
 #[cfg(feature = "sandbox")]
 mod every_operation;
+mod sideloads;
 mod webhooks;
 
 use specbound::zendesk::Client;
