@@ -3,10 +3,8 @@
 //! secret and sends it Base64-encoded in the `Cronofy-HMAC-SHA256` header,
 //! one value per active secret, comma-separated.
 
-use base64::Engine as _;
-use hmac::{KeyInit, Mac};
-
 use crate::runtime::Secret;
+use crate::runtime::signature::hmac_sha256_matches;
 
 /// The header Cronofy signs notifications in.
 pub const HMAC_HEADER: &str = "Cronofy-HMAC-SHA256";
@@ -25,19 +23,9 @@ pub const HMAC_HEADER: &str = "Cronofy-HMAC-SHA256";
 /// assert!(!verify_hmac(&[&secret], "38ArsN7+J/O8joGsgirVEdV16a/+eb+5QgHGIiuv4hk=", b"{}"));
 /// ```
 pub fn verify_hmac(secrets: &[&Secret], header: &str, body: &[u8]) -> bool {
-    let engine = base64::engine::general_purpose::STANDARD;
-    header
-        .split(',')
-        .filter_map(|v| engine.decode(v.trim()).ok())
-        .any(|signature| {
-            secrets.iter().any(|secret| {
-                let Ok(mut mac) =
-                    hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.expose().as_bytes())
-                else {
-                    return false;
-                };
-                mac.update(body);
-                mac.verify_slice(&signature).is_ok()
-            })
-        })
+    header.split(',').any(|signature| {
+        secrets
+            .iter()
+            .any(|secret| hmac_sha256_matches(secret.expose().as_bytes(), &[body], signature))
+    })
 }

@@ -16,6 +16,7 @@ mod dates;
 pub mod examples;
 #[cfg(test)]
 mod hostile_tests;
+pub(crate) mod idempotency;
 pub(crate) mod json_path;
 pub(crate) mod json_stream;
 pub mod keyed_limits;
@@ -36,6 +37,8 @@ mod secret;
 pub(crate) mod send;
 #[cfg(test)]
 mod shared_store_tests;
+#[cfg(any(feature = "cronofy", feature = "zendesk"))]
+pub(crate) mod signature;
 pub mod spec;
 mod time;
 pub mod token_store;
@@ -171,7 +174,7 @@ impl Runtime {
     }
 
     /// The same runtime with `prepare` run on each request (once per call).
-    #[allow(dead_code)] // for the APIs that prepare requests (TimeSync)
+    #[allow(dead_code)] // for the APIs that prepare requests (TimeSync, Zendesk)
     pub(crate) fn with_prepare(self, prepare: Arc<dyn Prepare>) -> Self {
         self.rebuilt(|inner| inner.prepare = Some(prepare))
     }

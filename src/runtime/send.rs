@@ -81,7 +81,7 @@ impl Runtime {
     pub(crate) async fn call(
         &self,
         mut request: reqwest::Request,
-        call: Call,
+        mut call: Call,
     ) -> Result<reqwest::Response> {
         if let Some(op) = call.spec {
             if call.check {
@@ -94,6 +94,12 @@ impl Runtime {
             {
                 prepare.prepare(op, &mut request).await?;
             }
+        }
+        // A repeat with the same idempotency key is answered, not acted on.
+        if let Some(op) = call.spec
+            && super::idempotency::carries_key(op, &request)
+        {
+            call.idempotent = true;
         }
         let span = tracing::info_span!(
             "specbound.request",

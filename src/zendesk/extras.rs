@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use super::cache::{CacheConfig, Caches};
 use super::credentials::{ApiToken, Credentials, OAuthApp};
 use super::generated::Client;
 use super::search::Search;
@@ -47,6 +48,7 @@ pub struct ClientBuilder {
     password_given: bool,
     store: Option<Arc<dyn TokenStore>>,
     token: Option<OAuthToken>,
+    cache: CacheConfig,
     config: Config,
 }
 
@@ -78,6 +80,7 @@ impl Client {
             password_given: false,
             store: None,
             token: None,
+            cache: CacheConfig::standard(),
             config: Config::default(),
         }
     }
@@ -205,6 +208,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Size and time to live of the cache behind
+    /// [`cached_user`](super::ZendeskCacheExt::cached_user) and its siblings
+    /// (default [`CacheConfig::standard`]; [`CacheConfig::off`] for none).
+    pub fn cache(mut self, config: CacheConfig) -> Self {
+        self.cache = config;
+        self
+    }
+
     common_builder_methods!();
 
     /// The client, or [`Error::Config`] / [`Error::Invalid`] / [`Error::Auth`]
@@ -277,8 +288,15 @@ impl ClientBuilder {
             core,
             app,
             root: base.clone(),
+            caches: Caches::new(&self.cache),
         });
-        let runtime = plain_rt.with_authorizer(credentials).with_state(state);
+        // Ticket creates get an Idempotency-Key once per call, before the
+        // runtime's retries, so that a retried create cannot make a second
+        // ticket (see crate::runtime::idempotency).
+        let runtime = plain_rt
+            .with_authorizer(credentials)
+            .with_state(state)
+            .with_prepare(Arc::new(crate::runtime::idempotency::DefaultKeys));
         Ok(Client::new_with_client(&base, http, runtime))
     }
 }
@@ -288,6 +306,7 @@ pub(crate) struct State {
     core: Arc<CredentialCore>,
     app: Option<Arc<OAuthApp>>,
     root: String,
+    caches: Caches,
 }
 
 fn state(client: &Client) -> Result<&State> {
@@ -295,6 +314,11 @@ fn state(client: &Client) -> Result<&State> {
     client.inner().state::<State>().ok_or_else(|| {
         Error::Config("this Zendesk client was not made by Client::builder()".into())
     })
+}
+
+/// The client's record caches (none for a client not made by the builder).
+pub(crate) fn caches(client: &Client) -> Option<&Caches> {
+    state(client).ok().map(|s| &s.caches)
 }
 
 fn app(client: &Client) -> Result<&OAuthApp> {

@@ -1,10 +1,14 @@
 #![doc = include_str!("../docs/zendesk.md")]
 #![doc = include_str!("../docs/zendesk_operations.md")]
 
+pub mod bulk;
+pub mod cache;
 mod credentials;
 mod extras;
 mod search;
 mod search_all;
+pub mod sideloads;
+pub mod webhooks;
 
 /// The code progenitor generates from `spec/zendesk.yaml` (see build.rs).
 mod generated {
@@ -35,14 +39,18 @@ pub mod types {
     pub use super::generated::types::*;
 }
 
-/// Everything a caller needs in scope: the operation traits, [`ZendeskExt`]
-/// and raw requests.
+/// Everything a caller needs in scope: the operation traits, [`ZendeskExt`],
+/// bulk runs, the cache, side-loads and raw requests.
 pub mod prelude {
+    pub use super::bulk::BulkOperation;
+    pub use super::cache::ZendeskCacheExt;
     pub use super::extras::ZendeskExt;
     pub use super::generated::prelude::*;
+    pub use super::sideloads::SideLoads;
     pub use crate::runtime::raw::RawRequests;
 }
 
+pub use self::cache::{CacheConfig, ZendeskCacheExt};
 pub use self::extras::{AuthorizationRequest, ClientBuilder, ZendeskExt};
 pub use self::search::{Search, SearchTime, SearchType};
 pub use self::search_all::{SearchAll, SearchStream};
@@ -54,7 +62,7 @@ pub(crate) static PROFILE: ApiProfile = ApiProfile {
     spec: &spec::API,
     error_body: crate::error::error_details::<types::Error>,
     formats: &[],
-    check: |_, _, _| Ok(()),
+    check: sideloads::check_includes,
     classify: retry::standard,
 };
 

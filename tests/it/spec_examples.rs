@@ -108,8 +108,12 @@ pub(crate) fn cases(spec: &Value) -> Vec<Case> {
                 let p = resolve(spec, p);
                 let name = p["name"].as_str().unwrap().to_string();
                 // Every parameter is sent, optional ones too, so that each
-                // reaches the wire under its own name.
-                let value = param_value(spec, p);
+                // reaches the wire under its own name. A side-load list
+                // takes a name the operation accepts (`x-specbound-includes`).
+                let value = match op["x-specbound-includes"].as_array() {
+                    Some(names) if name == "include" && !names.is_empty() => names[0].clone(),
+                    _ => param_value(spec, p),
+                };
                 match p["in"].as_str().unwrap() {
                     "path" => {
                         let spans = p["x-specbound-path-segments"] == true;

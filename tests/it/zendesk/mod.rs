@@ -1,14 +1,19 @@
 //! Zendesk Support against wiremock: what goes on the wire and what comes back.
 
 mod auth;
+mod bulk;
 #[cfg(feature = "sandbox")]
 mod every_operation;
 mod incremental;
 mod paging;
 mod search;
+mod sideloads;
+mod webhooks;
 
 use specbound::zendesk::Client;
 use wiremock::MockServer;
+
+use crate::support::Waits;
 
 /// A client of `server` with the OAuth token `tok-1`.
 pub(super) fn client(server: &MockServer) -> Client {
@@ -17,4 +22,17 @@ pub(super) fn client(server: &MockServer) -> Client {
         .oauth_token("tok-1")
         .build()
         .expect("client")
+}
+
+/// A client of `server` with the OAuth token `tok-1` whose waits are
+/// recorded, not slept.
+pub(super) fn client_with_waits(server: &MockServer) -> (Client, Waits) {
+    let waits = Waits::default();
+    let client = Client::builder()
+        .base_url(server.uri())
+        .oauth_token("tok-1")
+        .sleep(waits.sleep())
+        .build()
+        .expect("client");
+    (client, waits)
 }
