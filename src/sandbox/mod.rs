@@ -32,5 +32,7 @@ pub(crate) mod engine;
 pub mod cronofy;
 #[cfg(feature = "timesync")]
 pub mod timesync;
+#[cfg(feature = "zendesk")]
+pub mod zendesk;
 
 pub use self::engine::{Fault, Faults, Server};
