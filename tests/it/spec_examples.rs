@@ -17,6 +17,7 @@ pub(crate) struct Case {
     /// The path below the base URL, with the example values put in.
     pub(crate) path: String,
     /// `x-specbound-host`, when the operation is on another host.
+    #[cfg_attr(not(feature = "graph"), allow(dead_code))]
     pub(crate) host: Option<String>,
     /// Parameters by their wire names.
     pub(crate) params: Map<String, Value>,

@@ -315,11 +315,10 @@ impl Store {
         match req.op.id {
             "list_tickets" => {
                 let external = req.query.get("external_id");
-                let tickets = self
+                let tickets: Vec<&Value> = self
                     .tickets
                     .values()
                     .filter(|t| external.is_none_or(|x| t["external_id"] == x))
-                    .cloned()
                     .collect();
                 self.ticket_page(ctx, req, tickets)
             }

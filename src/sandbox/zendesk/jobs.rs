@@ -286,18 +286,17 @@ fn outcome(done: Result<u64, ZdErr>, action: &str, status: &str) -> Value {
         }
         Err(e) => {
             let error = e.body["error"].as_str().unwrap_or("Failed").to_string();
-            let details = e.body["description"]
-                .as_str()
-                .map(str::to_string)
-                .or_else(|| {
-                    e.body["details"].as_object().map(|d| {
-                        d.values()
-                            .flat_map(|v| v.as_array().cloned().unwrap_or_default())
-                            .filter_map(|p| p["description"].as_str().map(str::to_string))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
+            // The field problems when there are some, else the description.
+            let details = e.body["details"]
+                .as_object()
+                .map(|d| {
+                    d.values()
+                        .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+                        .filter_map(|p| p["description"].as_str().map(str::to_string))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 })
+                .or_else(|| e.body["description"].as_str().map(str::to_string))
                 .unwrap_or_default();
             json!({"action": action, "status": "Failed", "success": false, "error": error, "details": details})
         }

@@ -14,6 +14,7 @@
 //!   and `count`. Past page 100 or 10,000 records (`page * per_page`):
 //!   400 `InvalidPaginationDepth`.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 use base64::Engine as _;
@@ -61,10 +62,10 @@ fn style(req: &Req<'_>) -> (bool, &'static str) {
 
 /// One page of `items` (in the list's natural order) as `req` asks:
 /// the items under the list's property, with the style's envelope.
-pub(super) fn page(
+pub(super) fn page<V: Borrow<Value> + Clone>(
     root: &str,
     req: &Req<'_>,
-    items: Vec<Value>,
+    items: Vec<V>,
 ) -> Result<Map<String, Value>, ZdErr> {
     let (cursor, key) = style(req);
     if cursor {
@@ -145,11 +146,11 @@ pub(super) fn size_param(
     }
 }
 
-fn cursor_page(
+fn cursor_page<V: Borrow<Value> + Clone>(
     root: &str,
     req: &Req<'_>,
     key: &str,
-    items: Vec<Value>,
+    items: Vec<V>,
 ) -> Result<Map<String, Value>, ZdErr> {
     let max = req
         .op
@@ -166,7 +167,7 @@ fn cursor_page(
         },
     };
     if let Some(f) = field
-        && (f.is_empty() || !(f == "id" || items.iter().any(|i| i.get(f).is_some())))
+        && (f.is_empty() || !(f == "id" || items.iter().any(|i| i.borrow().get(f).is_some())))
     {
         return Err(invalid_pagination("sort"));
     }
@@ -175,10 +176,10 @@ fn cursor_page(
         let o = compare_positions(a, b);
         if descending { o.reverse() } else { o }
     };
-    let mut placed: Vec<(Position, Value)> = items
+    let mut placed: Vec<(Position, V)> = items
         .into_iter()
         .enumerate()
-        .map(|(n, item)| (position(&item, field, n), item))
+        .map(|(n, item)| (position(item.borrow(), field, n), item))
         .collect();
     placed.sort_by(|a, b| order(&a.0, &b.0));
     let cursor_of = |param: &str| -> Result<Option<Position>, ZdErr> {
@@ -190,7 +191,7 @@ fn cursor_page(
         }
     };
     let (chosen, has_more) = if let Some(before) = cursor_of("page[before]")? {
-        let earlier: Vec<(Position, Value)> = placed
+        let earlier: Vec<(Position, V)> = placed
             .into_iter()
             .filter(|(p, _)| order(p, &before) == Ordering::Less)
             .collect();
@@ -198,7 +199,7 @@ fn cursor_page(
         (earlier[skip..].to_vec(), skip > 0)
     } else {
         let after = cursor_of("page[after]")?;
-        let mut later: Vec<(Position, Value)> = placed
+        let mut later: Vec<(Position, V)> = placed
             .into_iter()
             .filter(|(p, _)| {
                 after
@@ -229,7 +230,12 @@ fn cursor_page(
     let mut page = Map::new();
     page.insert(
         key.to_string(),
-        Value::Array(chosen.into_iter().map(|(_, v)| v).collect()),
+        Value::Array(
+            chosen
+                .into_iter()
+                .map(|(_, v)| v.borrow().clone())
+                .collect(),
+        ),
     );
     page.insert(
         "meta".into(),
@@ -242,11 +248,11 @@ fn cursor_page(
     Ok(page)
 }
 
-fn offset_page(
+fn offset_page<V: Borrow<Value>>(
     root: &str,
     req: &Req<'_>,
     key: &str,
-    mut items: Vec<Value>,
+    mut items: Vec<V>,
 ) -> Result<Map<String, Value>, ZdErr> {
     let per_page = number(req, "per_page")
         .unwrap_or(MAX_PAGE)
@@ -256,7 +262,10 @@ fn offset_page(
         return Err(pagination_too_deep());
     }
     if let Some(field) = req.query.get("sort_by") {
-        items.sort_by(|a, b| compare(&a[field], &b[field]).then(compare(&a["id"], &b["id"])));
+        items.sort_by(|a, b| {
+            let (a, b) = (a.borrow(), b.borrow());
+            compare(&a[field], &b[field]).then(compare(&a["id"], &b["id"]))
+        });
         if req.query.get("sort_order") == Some("desc") {
             items.reverse();
         }
@@ -268,6 +277,7 @@ fn offset_page(
         .into_iter()
         .skip((page - 1) * per_page)
         .take(per_page)
+        .map(|v| v.borrow().clone())
         .collect();
     let mut result = Map::new();
     result.insert(key.to_string(), Value::Array(chosen));

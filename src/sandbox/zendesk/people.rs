@@ -297,7 +297,7 @@ impl Store {
         ctx: &Ctx<'_>,
         req: &Req<'_>,
         kind: Kind,
-        records: Vec<Value>,
+        records: Vec<impl std::borrow::Borrow<Value> + Clone>,
     ) -> Outcome {
         let mut page = paging::page(ctx.root, req, records)?;
         if kind == Kind::User {

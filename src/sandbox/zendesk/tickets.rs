@@ -464,7 +464,12 @@ impl Store {
     }
 
     /// A page of `tickets` with the side-loads asked for.
-    pub(super) fn ticket_page(&self, ctx: &Ctx<'_>, req: &Req<'_>, tickets: Vec<Value>) -> Outcome {
+    pub(super) fn ticket_page<V: std::borrow::Borrow<Value> + Clone>(
+        &self,
+        ctx: &Ctx<'_>,
+        req: &Req<'_>,
+        tickets: Vec<V>,
+    ) -> Outcome {
         let mut page = paging::page(ctx.root, req, tickets)?;
         let key = paging::items_key(req);
         let mut items = match page.remove(key) {

@@ -3,6 +3,22 @@
 mod auth;
 #[cfg(feature = "sandbox")]
 mod every_operation;
+#[cfg(feature = "sandbox")]
+mod sandbox_every_operation;
+#[cfg(feature = "sandbox")]
+mod sandbox_jobs;
+#[cfg(feature = "sandbox")]
+mod sandbox_limits;
+#[cfg(feature = "sandbox")]
+mod sandbox_oauth;
+#[cfg(feature = "sandbox")]
+mod sandbox_paging;
+#[cfg(feature = "sandbox")]
+mod sandbox_search;
+#[cfg(feature = "sandbox")]
+mod sandbox_setup;
+#[cfg(feature = "sandbox")]
+mod sandbox_webhooks;
 
 use specbound::zendesk::Client;
 use wiremock::MockServer;
