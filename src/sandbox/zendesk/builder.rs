@@ -221,6 +221,7 @@ impl ZendeskBuilder {
             root: OnceLock::new(),
             exports: PageTokens::default(),
             limits: Limits::new(self.limits),
+            replays: Default::default(),
             requests: AtomicU64::new(0),
             token_requests: AtomicU64::new(0),
             delivered: Arc::new(AtomicU64::new(0)),

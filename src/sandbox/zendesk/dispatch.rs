@@ -14,6 +14,7 @@ use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::errors::{Answer, Outcome, ZdErr, bad_json, ok, respond, violation};
+use super::idempotency::{Lookup, Replays};
 use super::jobs::{Work, bulk_items, queued};
 use super::limits::Limits;
 use super::oauth::permits;
@@ -32,6 +33,8 @@ pub(super) struct Shared {
     pub(super) root: OnceLock<String>,
     pub(super) exports: PageTokens<ExportCursor>,
     pub(super) limits: Limits,
+    /// The answers of requests with an `Idempotency-Key`.
+    pub(super) replays: Replays,
     pub(super) requests: AtomicU64,
     pub(super) token_requests: AtomicU64,
     /// Webhook requests whose endpoint answered 2xx.
@@ -140,8 +143,18 @@ impl Shared {
             Ok(c) => c,
             Err(e) => return e.into_response(),
         };
-        let outcome = self.checked(call, caller);
-        counted.headers(respond(outcome))
+        let key = match self.replays.lookup(&call) {
+            Lookup::Run(key) => key,
+            Lookup::Replay(answer) => return counted.headers(answer),
+            Lookup::Conflict(e) => return counted.headers(e.into_response()),
+        };
+        let (op, body) = (call.op.id, call.request.body.to_vec());
+        let answer = respond(self.checked(call, caller));
+        let answer = match key {
+            Some(key) => self.replays.remember(op, key, body, answer),
+            None => answer,
+        };
+        counted.headers(answer)
     }
 
     fn checked(&self, call: Call, caller: Caller) -> Outcome {

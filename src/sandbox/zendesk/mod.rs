@@ -38,6 +38,9 @@
 //!   `X-Zendesk-Webhook-Signature-Timestamp`).
 //! - **Rate limits** with Zendesk's headers, 429 with or without
 //!   `Retry-After`; **faults** ([`Zendesk::faults`]) from the engine.
+//! - `Idempotency-Key` on ticket creation replays the first answer for two
+//!   hours (`x-idempotency-lookup: hit`); another body with the same key is
+//!   400 `IdempotentRequestError`.
 //! - Every answer carries `X-Zendesk-Request-Id`; paths are answered with
 //!   and without `.json`; unknown routes are 404 `InvalidEndpoint`.
 //!
@@ -74,6 +77,7 @@ mod collections;
 mod dispatch;
 mod errors;
 mod extras;
+mod idempotency;
 mod incremental;
 mod jobs;
 mod limits;
@@ -96,6 +100,21 @@ use crate::{Error, Result};
 
 /// A running in-memory Zendesk on 127.0.0.1; it stops when the last clone
 /// is dropped. Clones are cheap and share the server.
+///
+/// ```no_run
+/// # async fn run() -> specbound::Result<()> {
+/// use specbound::sandbox::zendesk::Zendesk;
+/// let server = Zendesk::builder()
+///     .agent("admin@example.com", "api-token")
+///     .users(20)
+///     .tickets(100)
+///     .start()
+///     .await?;
+/// // For zenpy: ZENPY_FORCE_NETLOC=<netloc> ZENPY_FORCE_SCHEME=http
+/// println!("{} {}", server.base_url(), server.netloc());
+/// assert!(server.user_id("user1@example.com").is_some());
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Zendesk {
     server: Arc<Server>,

@@ -18,6 +18,8 @@ mod sandbox_search;
 #[cfg(feature = "sandbox")]
 mod sandbox_setup;
 #[cfg(feature = "sandbox")]
+mod sandbox_tickets;
+#[cfg(feature = "sandbox")]
 mod sandbox_webhooks;
 
 use specbound::zendesk::Client;
