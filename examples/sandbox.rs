@@ -110,8 +110,9 @@ async fn cronofy() -> Result<Box<dyn std::any::Any>, String> {
     Ok(Box::new(server))
 }
 
-/// The Zendesk sandbox: an admin with an API token, an OAuth client, 250
-/// tickets asked by 20 end users of 5 organizations, 2 groups. Prints
+/// The Zendesk sandbox: an admin with an API token, an OAuth client, 1,100
+/// tickets (more than one search answers) asked by 20 end users of 5
+/// organizations, 2 groups. Prints
 /// `base_url`, `netloc` (for zenpy's `ZENPY_FORCE_NETLOC`), `subdomain`,
 /// `email`, `api_token`, `client_id`, `client_secret`, `oauth_token` (from
 /// the client credentials grant, by the Rust client) and the counts
@@ -125,7 +126,7 @@ async fn zendesk() -> Result<Box<dyn std::any::Any>, String> {
     let server = Zendesk::builder()
         .agent(email, api_token)
         .oauth_client(client_id, client_secret)
-        .tickets(250)
+        .tickets(1_100)
         .users(20)
         .organizations(5)
         .groups(2)
@@ -156,7 +157,7 @@ async fn zendesk() -> Result<Box<dyn std::any::Any>, String> {
     println!("client_id={client_id}");
     println!("client_secret={client_secret}");
     println!("oauth_token={}", token.access_token.expose());
-    println!("tickets=250");
+    println!("tickets=1100");
     println!("users=21");
     println!("organizations=5");
     println!("groups=2");

@@ -24,6 +24,9 @@ use super::errors::{Answer, Outcome, ZdErr, invalid_grant, oauth_error};
 use super::store::{Caller, Config, Store};
 use crate::sandbox::engine::{Request, Response};
 
+/// The longest lifetime the sandbox gives a token (seconds).
+const TEN_YEARS: i64 = 10 * 365 * 86_400;
+
 /// How long a code can be redeemed.
 const CODE_TTL: Duration = Duration::from_secs(120);
 
@@ -164,7 +167,9 @@ impl Store {
         if let Some(state) = q.get("state") {
             back.push(("state".into(), state.to_string()));
         }
-        let mut location = url::Url::parse(redirect).expect("checked above");
+        let Ok(mut location) = url::Url::parse(redirect) else {
+            return Response::empty(StatusCode::BAD_REQUEST);
+        };
         location.query_pairs_mut().extend_pairs(&back);
         Response::empty(StatusCode::FOUND).with_header("location", location.as_str())
     }
@@ -302,7 +307,8 @@ impl Lifetimes {
          -> Result<i64, ZdErr> {
             let value = &body[key];
             if value.is_null() {
-                return Ok(i64::try_from(default.as_secs()).unwrap_or(i64::MAX));
+                // At most ten years, whatever the builder was given.
+                return Ok(i64::try_from(default.as_secs()).map_or(TEN_YEARS, |s| s.min(TEN_YEARS)));
             }
             value
                 .as_i64()

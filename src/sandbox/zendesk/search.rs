@@ -438,15 +438,34 @@ fn named<'a>(records: impl Iterator<Item = &'a Value>) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// Whether `text` (lower case) holds `wanted`: a substring, or a prefix
-/// for `word*`.
+/// Whether `text` (lower case) holds `wanted` as Zendesk's search reads
+/// text: as words. The words of `wanted` must follow one another in `text`
+/// (`number 42` is not in `number 420`); a final `*` makes the last one a
+/// prefix (`prin*`).
 fn text_matches(text: &str, wanted: &str) -> bool {
-    match wanted.strip_suffix('*') {
-        Some(prefix) => text
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| w.starts_with(prefix)),
-        None => text.contains(wanted),
+    let words = |t: &str| -> Vec<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (stem, prefix) = match wanted.strip_suffix('*') {
+        Some(stem) => (stem, true),
+        None => (wanted, false),
+    };
+    let (have, want) = (words(text), words(stem));
+    if want.is_empty() {
+        return false;
     }
+    have.windows(want.len()).any(|window| {
+        window.iter().zip(&want).enumerate().all(|(i, (h, w))| {
+            if prefix && i + 1 == want.len() {
+                h.starts_with(w.as_str())
+            } else {
+                h == w
+            }
+        })
+    })
 }
 
 /// A comparison over an ordered set of values (status, priority).
@@ -493,16 +512,18 @@ fn compare_time(actual: i64, op: Op, value: &str) -> bool {
             let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
             let n: i64 = digits.parse().ok()?;
             let unit = value[digits.len()..].trim_end_matches('s');
+            // Out-of-range ages (`99999999999years`) match nothing.
+            let days = |k: i64| n.checked_mul(k).and_then(Duration::try_days);
             let age = match unit {
-                "minute" | "min" => Duration::minutes(n),
-                "hour" => Duration::hours(n),
-                "day" => Duration::days(n),
-                "week" => Duration::weeks(n),
-                "month" => Duration::days(30 * n),
-                "year" => Duration::days(365 * n),
-                _ => return None,
-            };
-            Some((Utc::now() - age).timestamp())
+                "minute" | "min" => Duration::try_minutes(n),
+                "hour" => Duration::try_hours(n),
+                "day" => days(1),
+                "week" => days(7),
+                "month" => days(30),
+                "year" => days(365),
+                _ => None,
+            }?;
+            Utc::now().checked_sub_signed(age).map(|t| t.timestamp())
         });
     instant.is_some_and(|t| {
         holds(
@@ -579,5 +600,9 @@ mod tests {
         );
         assert!(compare_time(Utc::now().timestamp(), Op::Greater, "4hours"));
         assert!(text_matches("printer on fire", "prin*") && !text_matches("printer", "fire"));
+        assert!(text_matches("seeded ticket number 42", "number 42"));
+        assert!(!text_matches("seeded ticket number 420", "number 42"));
+        assert!(text_matches("user2@example.com", "user2@example.com"));
+        assert!(!text_matches("printer", "print"), "words, not substrings");
     }
 }

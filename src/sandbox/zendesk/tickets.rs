@@ -99,7 +99,7 @@ impl Store {
             at,
         );
         self.tickets.insert(id, ticket.clone());
-        self.queue_ticket_events(ctx, &before, &ticket, true);
+        self.queue_ticket_events(&before, &ticket, true);
         Ok((ticket, audit))
     }
 
@@ -146,7 +146,7 @@ impl Store {
         let comment = comment_text(&input).filter(|_| input.contains_key("comment"));
         let audit = self.audit(caller.user_id, &before, &ticket, comment, at);
         self.tickets.insert(id, ticket.clone());
-        self.queue_ticket_events(ctx, &before, &ticket, false);
+        self.queue_ticket_events(&before, &ticket, false);
         Ok((ticket, audit))
     }
 

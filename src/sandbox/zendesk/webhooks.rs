@@ -376,13 +376,7 @@ impl Store {
 
     /// Queues the events of a ticket change (`before` is null for a
     /// creation) for the webhooks subscribed to them.
-    pub(super) fn queue_ticket_events(
-        &mut self,
-        ctx: &Ctx<'_>,
-        before: &Value,
-        after: &Value,
-        created: bool,
-    ) {
+    pub(super) fn queue_ticket_events(&mut self, before: &Value, after: &Value, created: bool) {
         if !self.webhooks.iter().any(|w| w.record["status"] == "active") {
             return;
         }
@@ -461,7 +455,6 @@ impl Store {
                 .collect();
             self.outbox.extend(targets);
         }
-        let _ = ctx;
     }
 }
 
