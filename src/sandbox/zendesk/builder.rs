@@ -246,6 +246,7 @@ impl ZendeskBuilder {
             store.signed_in = owner;
             store.seed_collections(&root);
             store.seed(&root, counts, owner, start);
+            store.seed_memberships(&root, &ids);
         });
         tracing::debug!(url = %root, "zendesk sandbox started");
         Ok(Zendesk {

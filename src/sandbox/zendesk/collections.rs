@@ -114,6 +114,26 @@ impl Store {
         );
     }
 
+    /// Makes each of `agents` a member of the first group (their default).
+    pub(super) fn seed_memberships(&mut self, root: &str, agents: &[u64]) {
+        let Some(group) = self.groups.keys().next().copied() else {
+            return;
+        };
+        let at = stamp(now());
+        for agent in agents {
+            let id = self.next_id();
+            let membership = json!({"id": id, "url": record_url(root, "group_memberships", id), "user_id": agent,
+                "group_id": group, "default": true, "created_at": at, "updated_at": at});
+            self.collections
+                .entry("group_memberships".into())
+                .or_default()
+                .insert(id, membership);
+            if let Some(user) = self.users.get_mut(agent) {
+                user["default_group_id"] = json!(group);
+            }
+        }
+    }
+
     /// The collection operations, and the views' and macros' own.
     pub(super) fn collection_op(&mut self, ctx: &Ctx<'_>, req: &Req<'_>) -> Outcome {
         match req.op.id {
@@ -216,6 +236,7 @@ impl Store {
                 let input = req.body[key.as_str()].as_object().cloned().ok_or_else(|| {
                     record_invalid("base", "BlankValue", format!("{key} is required"))
                 })?;
+                self.check_membership(name, &input)?;
                 let id = self.next_id();
                 let at = stamp(now());
                 let mut record = json!({"id": id, "url": record_url(ctx.root, name, id), "created_at": at, "updated_at": at});
@@ -259,6 +280,42 @@ impl Store {
             }
             _ => Err(ZdErr::invalid_endpoint()),
         }
+    }
+
+    /// A membership names an existing user and group (or organization),
+    /// once.
+    fn check_membership(&self, name: &str, input: &Map<String, Value>) -> Result<(), ZdErr> {
+        let (other, exists) = match name {
+            "group_memberships" => ("group_id", &self.groups),
+            "organization_memberships" => ("organization_id", &self.organizations),
+            _ => return Ok(()),
+        };
+        let user = input
+            .get("user_id")
+            .and_then(Value::as_u64)
+            .filter(|u| self.users.contains_key(u));
+        let target = input
+            .get(other)
+            .and_then(Value::as_u64)
+            .filter(|t| exists.contains_key(t));
+        let (Some(user), Some(target)) = (user, target) else {
+            return Err(record_invalid(
+                "base",
+                "InvalidValue",
+                format!("user_id and {other} must name existing records"),
+            ));
+        };
+        if self
+            .collection(name)
+            .any(|m| m["user_id"] == user && m[other] == target)
+        {
+            return Err(record_invalid(
+                "user_id",
+                "DuplicateValue",
+                "User: is already a member",
+            ));
+        }
+        Ok(())
     }
 
     fn view(&self, id: u64) -> Result<Value, ZdErr> {
