@@ -217,11 +217,11 @@ impl Store {
         id
     }
 
-    /// Seeds `n` of each kind, one second apart, the oldest `n + 1` days
-    /// ago... in the past: organizations, groups, end users (each in an
+    /// Seeds `counts` (organizations, groups, end users, tickets) one second
+    /// apart from `start`: organizations, groups, end users (each in an
     /// organization, round robin), then tickets asked by the end users (or
     /// the owner), assigned to the owner, with statuses, priorities and
-    /// types in turn.
+    /// types in turn, each with its creation audit.
     pub(super) fn seed(
         &mut self,
         root: &str,
