@@ -1,9 +1,10 @@
 //! Runs one API's sandbox on 127.0.0.1 until interrupted, for driving it
-//! with other clients (pymesync, pycronofy, the `cronofy` npm package):
+//! with other clients (pymesync, pycronofy, the `cronofy` npm package, zenpy):
 //!
 //!     cargo run --example sandbox --all-features -- timesync
 //!     cargo run --example sandbox --all-features -- cronofy
 //!     cargo run --example sandbox --all-features -- graph
+//!     cargo run --example sandbox --all-features -- zendesk
 //!
 //! prints the base URL and the credentials to use, one `key=value` per line.
 
@@ -13,12 +14,16 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     let api = std::env::args().nth(1).unwrap_or_default();
     let started = match api.as_str() {
+        #[cfg(feature = "timesync")]
         "timesync" => timesync().await,
+        #[cfg(feature = "cronofy")]
         "cronofy" => cronofy().await,
         #[cfg(feature = "graph")]
         "graph" => graph().await,
+        #[cfg(feature = "zendesk")]
+        "zendesk" => zendesk().await,
         other => Err(format!(
-            "usage: sandbox timesync|cronofy|graph (not `{other}`)"
+            "usage: sandbox timesync|cronofy|graph|zendesk, of the enabled features (not `{other}`)"
         )),
     };
     match started {
@@ -35,6 +40,7 @@ async fn main() -> ExitCode {
 }
 
 /// The TimeSync sandbox with a user; prints `base_url`, `user`, `password`.
+#[cfg(feature = "timesync")]
 async fn timesync() -> Result<Box<dyn std::any::Any>, String> {
     use specbound::sandbox::timesync::{Role, TimeSync};
     let (user, password) = ("admin", "admin-pw");
@@ -56,6 +62,7 @@ async fn timesync() -> Result<Box<dyn std::any::Any>, String> {
 /// (of the account, from a code exchanged by the Rust client), and the
 /// account's `calendar_id` and `account_id`. The calendar holds 60 events
 /// from 2026-11-23T08:00:00Z on, half an hour each: three pages of 25.
+#[cfg(feature = "cronofy")]
 async fn cronofy() -> Result<Box<dyn std::any::Any>, String> {
     use specbound::cronofy::prelude::*;
     use specbound::sandbox::cronofy::Cronofy;
@@ -129,5 +136,59 @@ async fn graph() -> Result<Box<dyn std::any::Any>, String> {
     let refresh = token.refresh_token.as_ref().map_or("", |r| r.expose());
     println!("refresh_token={refresh}");
     println!("drive_id={}", server.drive_id(user).unwrap_or_default());
+    Ok(Box::new(server))
+}
+
+/// The Zendesk sandbox: an admin with an API token, an OAuth client, 1,100
+/// tickets (more than one search answers) asked by 20 end users of 5
+/// organizations, 2 groups. Prints
+/// `base_url`, `netloc` (for zenpy's `ZENPY_FORCE_NETLOC`), `subdomain`,
+/// `email`, `api_token`, `client_id`, `client_secret`, `oauth_token` (from
+/// the client credentials grant, by the Rust client) and the counts
+/// `tickets`, `users` (end users and the admin), `organizations`, `groups`.
+#[cfg(feature = "zendesk")]
+async fn zendesk() -> Result<Box<dyn std::any::Any>, String> {
+    use specbound::sandbox::zendesk::Zendesk;
+    use specbound::zendesk::prelude::*;
+    let (email, api_token) = ("admin@example.com", "sandbox-api-token");
+    let (client_id, client_secret) = ("sandbox-client-id", "sandbox-client-secret");
+    let server = Zendesk::builder()
+        .agent(email, api_token)
+        .oauth_client(client_id, client_secret)
+        .tickets(1_100)
+        .users(20)
+        .organizations(5)
+        .groups(2)
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    let client = specbound::zendesk::Client::builder()
+        .base_url(server.base_url())
+        .oauth(client_id, client_secret)
+        .client_credentials()
+        .build()
+        .map_err(|e| e.to_string())?;
+    client
+        .get_current_user()
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = client
+        .token()
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no token after the client credentials grant")?;
+    println!("base_url={}", server.base_url());
+    println!("netloc={}", server.netloc());
+    println!("subdomain=sandbox");
+    println!("email={email}");
+    println!("api_token={api_token}");
+    println!("client_id={client_id}");
+    println!("client_secret={client_secret}");
+    println!("oauth_token={}", token.access_token.expose());
+    println!("tickets=1100");
+    println!("users=21");
+    println!("organizations=5");
+    println!("groups=2");
     Ok(Box::new(server))
 }

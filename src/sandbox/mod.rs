@@ -34,5 +34,7 @@ pub mod cronofy;
 pub mod graph;
 #[cfg(feature = "timesync")]
 pub mod timesync;
+#[cfg(feature = "zendesk")]
+pub mod zendesk;
 
 pub use self::engine::{Fault, Faults, Server};

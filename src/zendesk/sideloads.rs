@@ -226,13 +226,39 @@ pub(crate) fn check_includes(
     query: &[(String, String)],
     _body: Option<&serde_json::Value>,
 ) -> Result<()> {
-    let names = query
+    let names: Vec<&str> = query
         .iter()
         .filter(|(k, _)| k == "include")
-        .flat_map(|(_, v)| v.split(','))
+        .flat_map(|(_, v)| include_names(v))
+        .collect();
+    check_names(op, names.into_iter())
+}
+
+/// The side-load names of an `include` value: `users,groups`, or search's
+/// type-scoped form `tickets(users,groups),users(organizations)`, whose
+/// names are those inside the parentheses.
+fn include_names(value: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = value;
+    while !rest.is_empty() {
+        let comma = rest.find(',').unwrap_or(rest.len());
+        let open = rest.find('(').filter(|&o| o < comma);
+        let (part, after) = match open {
+            Some(o) => {
+                let close = rest[o..].find(')').map_or(rest.len(), |c| o + c);
+                names.extend(rest[o + 1..close].split(','));
+                ("", rest.get(close + 1..).unwrap_or_default())
+            }
+            None => (&rest[..comma], rest.get(comma..).unwrap_or_default()),
+        };
+        names.push(part);
+        rest = after.strip_prefix(',').unwrap_or(after);
+    }
+    names
+        .into_iter()
         .map(str::trim)
-        .filter(|n| !n.is_empty());
-    check_names(op, names)
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// The side-loaded (or listed) records of an answer, found by id without
@@ -325,6 +351,17 @@ side_loads! {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn include_values_name_their_side_loads_in_both_forms() {
+        assert_eq!(super::include_names("users, groups"), ["users", "groups"]);
+        assert_eq!(
+            super::include_names("tickets(users,groups),users(organizations)"),
+            ["users", "groups", "organizations"]
+        );
+        assert_eq!(super::include_names("tickets(users"), ["users"]);
+        assert!(super::include_names(",,").is_empty());
+    }
+
     use std::collections::BTreeSet;
 
     use super::*;

@@ -103,17 +103,29 @@ impl RateWindow {
 
     /// Counts a request of `key`; `Err(retry_after)` when the window is full.
     pub(crate) fn admit(&self, key: &str) -> Result<(), Duration> {
+        self.admit_counted(key).map(|_| ())
+    }
+
+    /// As [`admit`](Self::admit), saying what is left once it is counted:
+    /// (requests left in the window, time until it starts again).
+    pub(crate) fn admit_counted(&self, key: &str) -> Result<(usize, Duration), Duration> {
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let entry = seen.entry(key.to_string()).or_insert((now, 0));
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
         }
+        let resets = self.window.saturating_sub(now.duration_since(entry.0));
         if entry.1 >= self.limit {
-            return Err(self.window.saturating_sub(now.duration_since(entry.0)));
+            return Err(resets);
         }
         entry.1 += 1;
-        Ok(())
+        Ok((self.limit - entry.1, resets))
+    }
+
+    /// The most requests per window.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
     }
 }
 
@@ -133,6 +145,7 @@ mod tests {
         assert!(w.admit("app").is_ok() && w.admit("app").is_ok());
         assert!(w.admit("app").is_err());
         assert!(w.admit("other").is_ok());
+        assert_eq!(w.admit_counted("third").map(|(left, _)| left), Ok(1));
         let tokens = PageTokens::default();
         let t = tokens.issue(7u32);
         assert_eq!(tokens.get(&t), Some(7));

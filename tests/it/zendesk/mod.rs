@@ -6,6 +6,24 @@ mod bulk;
 mod every_operation;
 mod incremental;
 mod paging;
+#[cfg(feature = "sandbox")]
+mod sandbox_every_operation;
+#[cfg(feature = "sandbox")]
+mod sandbox_jobs;
+#[cfg(feature = "sandbox")]
+mod sandbox_limits;
+#[cfg(feature = "sandbox")]
+mod sandbox_oauth;
+#[cfg(feature = "sandbox")]
+mod sandbox_paging;
+#[cfg(feature = "sandbox")]
+mod sandbox_search;
+#[cfg(feature = "sandbox")]
+mod sandbox_setup;
+#[cfg(feature = "sandbox")]
+mod sandbox_tickets;
+#[cfg(feature = "sandbox")]
+mod sandbox_webhooks;
 mod search;
 mod sideloads;
 mod webhooks;

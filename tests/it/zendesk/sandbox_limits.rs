@@ -1,0 +1,170 @@
+//! Rate limits against the sandbox: Zendesk's headers on every answer, 429
+//! with and without `Retry-After` (from the account window and from
+//! injected faults), and what the client does with each.
+
+use std::time::Duration;
+
+use specbound::sandbox::Fault;
+use specbound::zendesk::prelude::*;
+
+use super::sandbox_setup::{agent, get_raw, sandbox};
+
+#[tokio::test]
+async fn every_answer_carries_the_rate_limit_headers_and_a_request_id() {
+    let server = sandbox()
+        .tickets(3)
+        .endpoint_rate_limit("list_tickets", 100)
+        .start()
+        .await
+        .unwrap();
+    let (_, headers, _) = get_raw(&server, "/api/v2/tickets.json").await;
+    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(header("x-rate-limit").as_deref(), Some("700"));
+    assert_eq!(header("x-rate-limit-remaining").as_deref(), Some("699"));
+    assert_eq!(header("ratelimit-limit").as_deref(), Some("700"));
+    assert_eq!(header("ratelimit-remaining").as_deref(), Some("699"));
+    let reset: u64 = header("ratelimit-reset").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&reset), "{reset}");
+    let endpoint = header("zendesk-ratelimit-tickets-index").unwrap();
+    assert!(
+        endpoint.starts_with("total=100; remaining=99; resets="),
+        "{endpoint}"
+    );
+    assert_eq!(header("x-zendesk-request-id").map(|id| id.len()), Some(20));
+    let (_, headers, _) = get_raw(&server, "/api/v2/users/me.json").await;
+    assert_eq!(
+        headers["x-rate-limit-remaining"], "698",
+        "the account's window counts every call"
+    );
+    assert!(
+        headers.get("ratelimit-limit").is_none(),
+        "only lists carry ratelimit-*"
+    );
+    assert!(headers.get("zendesk-ratelimit-tickets-index").is_none());
+}
+
+#[tokio::test]
+async fn past_the_account_limit_a_429_says_how_long_to_wait() {
+    let server = sandbox().rate_limit(2).start().await.unwrap();
+    let (zd, waits) = agent(&server);
+    zd.get_current_user().send().await.unwrap();
+    zd.get_current_user().send().await.unwrap();
+    let (status, headers, body) = get_raw(&server, "/api/v2/users/me.json").await;
+    assert_eq!(status, 429);
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(body["error"], "APIRateLimitExceeded");
+    assert_eq!(
+        body["description"],
+        "Number of allowed API requests per minute exceeded"
+    );
+    // The client waits as told (recorded, not slept), asks again, and gives
+    // up with RateLimited once the window is still full.
+    let err = zd.get_current_user().send().await.unwrap_err();
+    assert!(err.is_rate_limited(), "{err:?}");
+    let specbound::Error::RateLimited {
+        retry_after: told, ..
+    } = &err
+    else {
+        unreachable!()
+    };
+    let told = told.expect("Retry-After was sent");
+    assert!(
+        told <= Duration::from_secs(60) && told >= Duration::from_secs(1),
+        "{told:?}"
+    );
+    let waited = waits.recorded();
+    assert!(
+        !waited.is_empty() && waited.iter().all(|w| *w >= Duration::from_secs(1)),
+        "{waited:?}"
+    );
+    server.reset_rate_limits();
+    zd.get_current_user().send().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_is_retried_with_backoff() {
+    let server = sandbox()
+        .rate_limit(1)
+        .rate_limit_retry_after(false)
+        .start()
+        .await
+        .unwrap();
+    let (zd, waits) = agent(&server);
+    zd.get_current_user().send().await.unwrap();
+    let (status, headers, body) = get_raw(&server, "/api/v2/users/me.json").await;
+    assert_eq!(status, 429);
+    assert!(headers.get("retry-after").is_none());
+    assert_eq!(body["error"], "APIRateLimitExceeded");
+    let err = zd.get_current_user().send().await.unwrap_err();
+    match &err {
+        specbound::Error::RateLimited { retry_after, .. } => assert_eq!(*retry_after, None),
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    let waited = waits.recorded();
+    assert_eq!(waited.len(), 2, "three attempts, two backoffs: {waited:?}");
+    assert!(
+        waited.iter().all(|w| *w < Duration::from_secs(10)),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn injected_429s_with_and_without_retry_after_are_waited_out() {
+    let server = sandbox().tickets(1).start().await.unwrap();
+    let (zd, waits) = agent(&server);
+    server
+        .faults()
+        .inject(Some("get_ticket"), Fault::RateLimited { retry_after: 7 }, 1);
+    let ticket = zd
+        .get_ticket()
+        .ticket_id(1)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ticket.ticket.and_then(|t| t.id), Some(1));
+    assert_eq!(waits.recorded(), [Duration::from_secs(7)]);
+    // `Fault::Status(429)` answers 429 without Retry-After.
+    server
+        .faults()
+        .inject(Some("get_ticket"), Fault::Status(429), 1);
+    zd.get_ticket().ticket_id(1).send().await.unwrap();
+    let waited = waits.recorded();
+    assert_eq!(waited.len(), 2);
+    assert!(
+        waited[1] < Duration::from_secs(7),
+        "a backoff, not a Retry-After: {waited:?}"
+    );
+    assert_eq!(
+        server
+            .operations_served()
+            .iter()
+            .filter(|op| **op == "get_ticket")
+            .count(),
+        2,
+        "the faults answered before the operation"
+    );
+}
+
+#[tokio::test]
+async fn the_incremental_exports_have_their_own_limit() {
+    let server = sandbox()
+        .tickets(2)
+        .incremental_rate_limit(1)
+        .start()
+        .await
+        .unwrap();
+    let (zd, _) = agent(&server);
+    zd.incremental_tickets().start_time(0).send().await.unwrap();
+    let (status, headers, body) =
+        get_raw(&server, "/api/v2/incremental/users.json?start_time=0").await;
+    assert_eq!(status, 429);
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(
+        body["description"],
+        "Number of allowed incremental export API requests per minute exceeded"
+    );
+    // Other operations are not held back.
+    zd.list_tickets().send().await.unwrap();
+}
