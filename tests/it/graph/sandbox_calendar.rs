@@ -46,7 +46,7 @@ async fn an_event_in_a_time_zone_reads_in_utc_or_the_preferred_zone_and_in_calen
         .await
         .unwrap()
         .into_inner();
-    let start = made.start.clone().unwrap();
+    let start = made.start.unwrap();
     assert_eq!(
         wire(&start),
         ("2030-07-01T16:30:00.0000000".into(), "UTC".into())

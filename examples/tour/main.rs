@@ -9,6 +9,9 @@
 //!     cargo run --example tour --all-features -- --timesync-url https://timesync.example.edu/v0 \
 //!         --timesync-user alice --timesync-password '...'
 
+mod graph;
+mod zendesk;
+
 use std::process::ExitCode;
 
 use futures::TryStreamExt;
@@ -40,6 +43,14 @@ async fn main() -> ExitCode {
     }
     if let Err(e) = cronofy_tour(&args).await {
         eprintln!("\ntour: Cronofy failed: {e}");
+        failed = true;
+    }
+    if let Err(e) = graph::graph_tour().await {
+        eprintln!("\ntour: Graph failed: {e}");
+        failed = true;
+    }
+    if let Err(e) = zendesk::zendesk_tour().await {
+        eprintln!("\ntour: Zendesk failed: {e}");
         failed = true;
     }
     if failed {
