@@ -1,5 +1,6 @@
 #![doc = include_str!("../docs/graph.md")]
 #![doc = include_str!("../docs/graph_operations.md")]
+#![doc = include_str!("../docs/graph_peers.md")]
 
 mod batch;
 mod batch_plan;

@@ -1,5 +1,6 @@
 #![doc = include_str!("../docs/zendesk.md")]
 #![doc = include_str!("../docs/zendesk_operations.md")]
+#![doc = include_str!("../docs/zendesk_peers.md")]
 
 pub mod bulk;
 pub mod cache;
