@@ -7,7 +7,9 @@
 //! URL is the mock server's root; TimeSync's base URL is `URL/v0`, Cronofy's
 //! is URL itself (paths start with `/v1`), Graph's Graph host is URL (the
 //! client adds `/v1.0`), Zendesk's account root is URL. `--top` is Graph's
-//! page size (`$top`, default 999).
+//! page size (`$top`, default 999). Zendesk drains `list_tickets` by cursor
+//! (`stream()`, `page[size]=100`) or by page number (`offset_stream()`,
+//! `per_page=100`).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -127,7 +129,7 @@ async fn zendesk(base: &str, offset: bool) -> Result<usize, String> {
     let list = zd.list_tickets();
     let mut tickets = if offset {
         list.per_page(std::num::NonZeroU32::new(100).expect("100"))
-            .stream()
+            .offset_stream()
     } else {
         list.page_size(std::num::NonZeroU32::new(100).expect("100"))
             .stream()

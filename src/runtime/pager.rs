@@ -399,11 +399,21 @@ fn next_of(
     if pointer.is_empty() || matches!(paging.style, PageStyle::Single | PageStyle::Array) {
         return (None, None, None);
     }
-    let next = seek(raw, pointer).filter(|n| !n.is_empty());
+    // A cursor and its has-more flag under one member (Zendesk's `meta`,
+    // after the items): that member is found once, then read twice.
+    let shared =
+        (pointer.len() > 1 && paging.has_more.len() > 1 && pointer[0] == paging.has_more[0])
+            .then(|| seek(raw, &pointer[..1]))
+            .flatten();
+    let find = |path: &[&str]| match &shared {
+        Some(member) if path.first() == pointer.first() => seek(member.as_bytes(), &path[1..]),
+        _ => seek(raw, path),
+    };
+    let next = find(pointer).filter(|n| !n.is_empty());
     if !paging.end.is_empty() && seek(raw, paging.end).as_deref() == Some("true") {
         return (None, None, next);
     }
-    if !paging.has_more.is_empty() && seek(raw, paging.has_more).as_deref() != Some("true") {
+    if !paging.has_more.is_empty() && find(paging.has_more).as_deref() != Some("true") {
         return (None, None, None);
     }
     match (next, paging.style) {

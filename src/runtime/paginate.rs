@@ -111,6 +111,18 @@ fn repeats(paging: &Pagination, previous: &[u8], next: &[u8]) -> bool {
     if paging.items.is_empty() || !matches!(paging.style, PageStyle::NextLink | PageStyle::Cursor) {
         return false;
     }
+    // A cheap look first: pages that differ in their first or their last
+    // bytes (every page but a repeat, whether the cursor sits at the start
+    // or the end of the envelope) need no scan of their JSON.
+    const EDGE: usize = 64;
+    let edge = EDGE.min(previous.len()).min(next.len());
+    let (head, tail) = (
+        previous[..edge] == next[..edge],
+        previous[previous.len() - edge..] == next[next.len() - edge..],
+    );
+    if !head && !tail {
+        return false;
+    }
     let has_items = member_bytes(next, paging.items)
         .and_then(|items| items.strip_prefix(b"[")?.strip_suffix(b"]"))
         .is_some_and(|inner| !inner.iter().all(u8::is_ascii_whitespace));
