@@ -14,7 +14,7 @@ use super::immutable_ids::ImmutableIds;
 use super::scopes::Scopes;
 use super::spec::API;
 use crate::error::AuthErrorKind;
-use crate::runtime::oauth::{Pkce, random_text};
+use crate::runtime::oauth::AuthorizationRequest;
 use crate::runtime::{
     Config, CredentialCore, KeyedTokenStore, MemoryTokenStore, OAuthToken, Runtime, Secret,
     TokenStore, common_builder_methods,
@@ -314,27 +314,6 @@ fn state(client: &Client) -> Result<&State> {
         .ok_or_else(|| Error::Config("this Graph client was not made by Client::builder()".into()))
 }
 
-/// An authorization request: the URL to send the user to, and the PKCE
-/// verifier and state to keep until the user comes back.
-pub struct AuthorizationRequest {
-    /// Where to send the user.
-    pub url: url::Url,
-    /// The state sent; compare it with the one that comes back.
-    pub state: String,
-    /// The redirect URI, sent again with the code.
-    pub redirect_uri: String,
-    verifier: Secret,
-}
-
-impl fmt::Debug for AuthorizationRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthorizationRequest")
-            .field("url", &self.url.as_str())
-            .field("state", &self.state)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A started device code sign-in: show [`message`](Self::message) to the user.
 #[derive(Debug)]
 pub struct DeviceCode {
@@ -396,25 +375,15 @@ impl GraphExt for Client {
         let raw = template
             .replace("{login}", st.login_root.trim_end_matches('/'))
             .replace("{tenant}", &st.login.tenant);
-        let mut url = url::Url::parse(&raw)
+        let url = url::Url::parse(&raw)
             .map_err(|e| Error::invalid("login_url", format!("`{raw}`: {e}")))?;
-        let pkce = Pkce::new();
-        let state_value = random_text(32);
-        url.query_pairs_mut()
-            .append_pair("client_id", &st.login.client_id)
-            .append_pair("response_type", "code")
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("response_mode", "query")
-            .append_pair("scope", &st.login.scope)
-            .append_pair("state", &state_value)
-            .append_pair("code_challenge", &pkce.challenge)
-            .append_pair("code_challenge_method", "S256");
-        Ok(AuthorizationRequest {
+        Ok(AuthorizationRequest::new(
             url,
-            state: state_value,
-            redirect_uri: redirect_uri.to_string(),
-            verifier: pkce.verifier,
-        })
+            &st.login.client_id,
+            redirect_uri,
+            &st.login.scope,
+            &[("response_mode", "query")],
+        ))
     }
 
     async fn exchange_code(

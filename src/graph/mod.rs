@@ -74,7 +74,7 @@ pub use self::copy::{
     CopyBuilder, CopyEvent, CopyMonitor, CopyStatus, DEFAULT_POLL_INTERVAL, JobStatus,
 };
 pub use self::download::{DownloadBuilder, DownloadError};
-pub use self::extras::{ApiVersion, AuthorizationRequest, ClientBuilder, DeviceCode, GraphExt};
+pub use self::extras::{ApiVersion, ClientBuilder, DeviceCode, GraphExt};
 pub use self::files::GraphFiles;
 pub use self::ids::{CalendarOwner, Drive, Item, Mailbox, Owner};
 pub use self::prefer::Prefer;
@@ -91,6 +91,7 @@ pub use self::upload::{
     MAX_ATTACHMENT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIB, Progress, Upload, UploadBuilder, UploadError,
     UploadSessionState, UploadSource, Uploaded, UploadedAttachment,
 };
+pub use crate::runtime::oauth::AuthorizationRequest;
 
 use crate::runtime::{ApiProfile, retry};
 

@@ -294,6 +294,62 @@ impl Pkce {
     }
 }
 
+/// An authorization code request (RFC 6749 section 4.1 with PKCE): the URL
+/// to send the user to, and the verifier and state to keep until the user
+/// comes back with the code.
+#[cfg(any(feature = "graph", feature = "zendesk"))]
+pub struct AuthorizationRequest {
+    /// Where to send the user.
+    pub url: url::Url,
+    /// The state sent; compare it with the one that comes back.
+    pub state: String,
+    /// The redirect URI, sent again with the code.
+    pub redirect_uri: String,
+    pub(crate) verifier: Secret,
+}
+
+#[cfg(any(feature = "graph", feature = "zendesk"))]
+impl AuthorizationRequest {
+    /// `url` (an API's authorization page) with the request's parameters:
+    /// `response_type=code`, the client, the redirect URI, the scope, a
+    /// random state, an S256 challenge, and `extra` pairs.
+    pub(crate) fn new(
+        mut url: url::Url,
+        client_id: &str,
+        redirect_uri: &str,
+        scope: &str,
+        extra: &[(&str, &str)],
+    ) -> Self {
+        let pkce = Pkce::new();
+        let state = random_text(32);
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .extend_pairs(extra)
+            .append_pair("scope", scope)
+            .append_pair("state", &state)
+            .append_pair("code_challenge", &pkce.challenge)
+            .append_pair("code_challenge_method", "S256");
+        AuthorizationRequest {
+            url,
+            state,
+            redirect_uri: redirect_uri.to_string(),
+            verifier: pkce.verifier,
+        }
+    }
+}
+
+#[cfg(any(feature = "graph", feature = "zendesk"))]
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationRequest")
+            .field("url", &self.url.as_str())
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `n` random characters of the PKCE verifier alphabet (also good for a
 /// `state`).
 #[cfg(any(feature = "graph", feature = "zendesk"))]

@@ -115,7 +115,7 @@ impl Pager {
         };
         let first = cursor.is_none();
         async move {
-            let request = built?;
+            let mut request = built?;
             let mode = if paging.style == PageStyle::Array {
                 Mode::Stream
             } else {
@@ -130,11 +130,27 @@ impl Pager {
                 prepare: true,
                 mode,
             };
-            let size = page_size(&paging, request.url());
+            let mut size = page_size(&paging, request.url());
             let offset = offset_of(&paging, request.url());
-            let response = match runtime.call(request, call).await {
-                Ok(r) => r,
-                Err(e) => return Err(past_depth(e, op.id, &paging, offset)),
+            let response = loop {
+                let again = request.try_clone();
+                match runtime.call(request, call).await {
+                    Ok(r) => break r,
+                    // A gateway that timed out on a large page (Graph's 504
+                    // on a big `$top`): the same page asked with half the
+                    // size, and the stream goes on from there.
+                    Err(e) if e.status().is_some_and(|s| s.as_u16() == 504) => {
+                        match (paging.size_param, size, again) {
+                            (Some(param), Some(s), Some(mut smaller)) if s > 1 => {
+                                set_query(smaller.url_mut(), param, &(s / 2).to_string());
+                                size = Some(s / 2);
+                                request = smaller;
+                            }
+                            _ => return Err(past_depth(e, op.id, &paging, offset)),
+                        }
+                    }
+                    Err(e) => return Err(past_depth(e, op.id, &paging, offset)),
+                }
             };
             if mode == Mode::Stream {
                 return Ok(Fetched {

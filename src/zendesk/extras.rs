@@ -14,7 +14,7 @@ use super::search::Search;
 use super::search_all::SearchAll;
 use super::spec::API;
 use crate::error::AuthErrorKind;
-use crate::runtime::oauth::{Pkce, random_text};
+use crate::runtime::oauth::AuthorizationRequest;
 use crate::runtime::{
     Config, CredentialCore, MemoryTokenStore, OAuthToken, Runtime, Secret, TokenStore,
     common_builder_methods,
@@ -330,27 +330,6 @@ fn app(client: &Client) -> Result<&OAuthApp> {
     })
 }
 
-/// An authorization request: the URL to send the user to, and the PKCE
-/// verifier and state to keep until the user comes back.
-pub struct AuthorizationRequest {
-    /// Where to send the user.
-    pub url: url::Url,
-    /// The state sent; compare it with the one that comes back.
-    pub state: String,
-    /// The redirect URI, sent again with the code.
-    pub redirect_uri: String,
-    verifier: Secret,
-}
-
-impl fmt::Debug for AuthorizationRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthorizationRequest")
-            .field("url", &self.url.as_str())
-            .field("state", &self.state)
-            .finish_non_exhaustive()
-    }
-}
-
 /// OAuth calls of a Zendesk [`Client`] (`use specbound::zendesk::prelude::*`).
 pub trait ZendeskExt {
     /// The authorization URL (`/oauth/authorizations/new`) with a PKCE
@@ -393,24 +372,15 @@ impl ZendeskExt for Client {
             .authorization_url("authorization_code")
             .ok_or_else(|| Error::Config("the spec names no authorization URL".into()))?;
         let raw = template.replace("{api}", &st.root);
-        let mut url = url::Url::parse(&raw)
+        let url = url::Url::parse(&raw)
             .map_err(|e| Error::invalid("base_url", format!("`{raw}`: {e}")))?;
-        let pkce = Pkce::new();
-        let state_value = random_text(32);
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &app.client_id)
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("scope", &app.scope)
-            .append_pair("state", &state_value)
-            .append_pair("code_challenge", &pkce.challenge)
-            .append_pair("code_challenge_method", "S256");
-        Ok(AuthorizationRequest {
+        Ok(AuthorizationRequest::new(
             url,
-            state: state_value,
-            redirect_uri: redirect_uri.to_string(),
-            verifier: pkce.verifier,
-        })
+            &app.client_id,
+            redirect_uri,
+            &app.scope,
+            &[],
+        ))
     }
 
     async fn exchange_code(

@@ -52,9 +52,10 @@ pub mod prelude {
 }
 
 pub use self::cache::{CacheConfig, ZendeskCacheExt};
-pub use self::extras::{AuthorizationRequest, ClientBuilder, ZendeskExt};
+pub use self::extras::{ClientBuilder, ZendeskExt};
 pub use self::search::{Search, SearchTime, SearchType};
 pub use self::search_all::{SearchAll, SearchStream};
+pub use crate::runtime::oauth::AuthorizationRequest;
 
 use crate::runtime::{ApiProfile, retry};
 

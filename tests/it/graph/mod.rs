@@ -6,6 +6,7 @@ mod delta;
 #[cfg(feature = "sandbox")]
 mod every_operation;
 mod notifications;
+mod paging;
 mod queries;
 #[cfg(feature = "sandbox")]
 mod sandbox_auth;
