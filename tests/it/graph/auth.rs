@@ -270,3 +270,29 @@ async fn the_device_code_flow_polls_through_pending_and_slow_down_until_tokens_c
         "at"
     );
 }
+
+#[tokio::test]
+async fn fifty_concurrent_calls_with_an_expired_token_refresh_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/contoso/oauth2/v2.0/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": "fresh", "refresh_token": "rt-2"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    subscriptions_answer(&server, "fresh").await;
+    let (graph, _) = client_with(&server, Some(token("old", Some("rt-1"), 0)));
+    let calls = (0..50).map(|_| graph.list_subscriptions().send());
+    for answer in futures::future::join_all(calls).await {
+        answer.unwrap();
+    }
+    let sent = received(&server).await;
+    let refreshes = sent
+        .iter()
+        .filter(|r| r.url.path().ends_with("/token"))
+        .count();
+    assert_eq!((refreshes, sent.len()), (1, 51));
+    let stored = graph.token().await.unwrap().unwrap();
+    assert_eq!(stored.refresh_token.unwrap().expose(), "rt-2");
+}
