@@ -16,18 +16,23 @@ use serde::de::DeserializeOwned;
 
 use crate::{Error, Result};
 
-/// The value at `path` (object member names) in the JSON document `body`,
-/// as text (a string as it is, any other value as JSON; `null` as `None`).
+/// The values at each of `paths` (object member names) in the JSON document
+/// `body`, as text (a string as it is, any other value as JSON; `null` as
+/// `None`), found in one reading of the document: a page's cursor, its
+/// has-more flag, its end flag and its resume value are often all after its
+/// items.
 ///
-/// It reads only as far as it must: members before the one on the path are
-/// skimmed without being built, and it stops at the value, so a next-page
-/// link at the head of a page costs almost nothing to find.
-pub(crate) fn seek(body: &[u8], path: &[&str]) -> Option<String> {
+/// It reads only as far as it must: members on no path are skimmed without
+/// being built, and it stops once every path's value has been met, so a
+/// next-page link at the head of a page costs almost nothing to find.
+pub(crate) fn seek_all(body: &[u8], paths: &[&[&str]]) -> Vec<Option<String>> {
     use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
+    /// The paths still looked for below the current value, each with the
+    /// slot of `out` it fills.
     struct Seek<'p, 'o> {
-        path: &'p [&'p str],
-        out: &'o mut Option<serde_json::Value>,
+        wanted: Vec<(&'p [&'p str], usize)>,
+        out: &'o mut [Option<serde_json::Value>],
     }
 
     impl<'de> DeserializeSeed<'de> for Seek<'_, '_> {
@@ -36,11 +41,20 @@ pub(crate) fn seek(body: &[u8], path: &[&str]) -> Option<String> {
             self,
             d: D,
         ) -> std::result::Result<(), D::Error> {
-            if self.path.is_empty() {
-                *self.out = Some(serde::Deserialize::deserialize(d)?);
-                return Ok(());
+            if self.wanted.iter().all(|(rest, _)| !rest.is_empty()) {
+                return d.deserialize_any(self);
             }
-            d.deserialize_any(self)
+            // A path ends here: the value is built once, and any longer
+            // path below it is read from what was built.
+            let value: serde_json::Value = serde::Deserialize::deserialize(d)?;
+            for (rest, slot) in self.wanted {
+                let mut at = Some(&value);
+                for name in rest {
+                    at = at.and_then(|v| v.get(name));
+                }
+                self.out[slot] = at.cloned();
+            }
+            Ok(())
         }
     }
 
@@ -49,18 +63,25 @@ pub(crate) fn seek(body: &[u8], path: &[&str]) -> Option<String> {
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("an object")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> std::result::Result<(), A::Error> {
             while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                if key == self.path[0] {
-                    map.next_value_seed(Seek {
-                        path: &self.path[1..],
-                        out: self.out,
-                    })?;
-                    // Found (or not there): stop reading; the error serde_json
-                    // then reports for the unread rest is ignored.
+                let (here, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.wanted)
+                    .into_iter()
+                    .partition(|(path, _)| path[0] == key);
+                self.wanted = rest;
+                if here.is_empty() {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                map.next_value_seed(Seek {
+                    wanted: here.into_iter().map(|(p, slot)| (&p[1..], slot)).collect(),
+                    out: &mut *self.out,
+                })?;
+                if self.wanted.is_empty() {
+                    // All found (or not there): stop reading; the error
+                    // serde_json then reports for the unread rest is ignored.
                     return Err(serde::de::Error::custom("stop"));
                 }
-                map.next_value::<IgnoredAny>()?;
             }
             Ok(())
         }
@@ -91,21 +112,28 @@ pub(crate) fn seek(body: &[u8], path: &[&str]) -> Option<String> {
         }
     }
 
-    if path.is_empty() {
-        return None;
+    let mut out = vec![None; paths.len()];
+    let wanted: Vec<(&[&str], usize)> = paths
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(slot, p)| (*p, slot))
+        .collect();
+    if !wanted.is_empty() {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let _ = (Seek {
+            wanted,
+            out: &mut out,
+        })
+        .deserialize(&mut de);
     }
-    let mut out = None;
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let _ = (Seek {
-        path,
-        out: &mut out,
-    })
-    .deserialize(&mut de);
-    match out? {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s),
-        other => Some(other.to_string()),
-    }
+    out.into_iter()
+        .map(|v| match v? {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some(s),
+            other => Some(other.to_string()),
+        })
+        .collect()
 }
 
 /// The raw bytes of the value of the top-level member `name` of the JSON
@@ -512,6 +540,37 @@ impl<T: DeserializeOwned> Stream for ArrayItems<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    /// One path, as the pager once read each.
+    fn seek(body: &[u8], path: &[&str]) -> Option<String> {
+        seek_all(body, &[path]).pop().flatten()
+    }
+
+    #[test]
+    fn several_paths_are_read_in_one_pass_whatever_their_order() {
+        let body = br#"{"items":[{"a":1}],"meta":{"has_more":true,"after":"c2"},"end":false,"links":{"next":"u"}}"#;
+        let found = seek_all(
+            body,
+            &[
+                &["links", "next"],
+                &["meta", "has_more"],
+                &[],
+                &["meta"],
+                &["meta", "after"],
+                &["gone"],
+            ],
+        );
+        assert_eq!(
+            found,
+            [
+                Some("u".to_string()),
+                Some("true".to_string()),
+                None,
+                Some(r#"{"after":"c2","has_more":true}"#.to_string()),
+                Some("c2".to_string()),
+                None,
+            ]
+        );
+    }
 
     #[test]
     fn member_bytes_skims_to_a_top_level_member() {

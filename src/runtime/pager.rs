@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 
-use super::json_stream::seek;
+use super::json_stream::seek_all;
 use super::send::{Call, Mode};
 use super::spec::{Operation, PageStyle, Pagination};
 use super::{Runtime, set_query};
@@ -162,8 +162,13 @@ impl Pager {
                 });
             }
             let raw = runtime.read_answer(response, page_op.id).await?;
-            let (mut next, mut then_fail, ended) = next_of(&runtime, &paging, walk, &raw);
-            let mark = seek(&raw, paging.resume);
+            let Signs {
+                next,
+                end,
+                has_more,
+                mark,
+            } = signs(&paging, walk, &raw);
+            let (mut next, mut then_fail, ended) = next_of(&runtime, &paging, next, end, has_more);
             if next.is_some()
                 && let (Some(mark), Some(prev)) = (&mark, &prev_mark)
                 && mark == prev
@@ -398,38 +403,48 @@ fn stalled(op: &'static str, at: &str) -> Error {
     }
 }
 
+/// What a page says about its list, read in one pass over the page (the
+/// members are often all after its items): the cursor the walk follows,
+/// the end flag, the has-more flag and the value to resume from.
+struct Signs {
+    next: Option<String>,
+    end: bool,
+    has_more: Option<bool>,
+    mark: Option<String>,
+}
+
+fn signs(paging: &Pagination, walk: Walk, raw: &[u8]) -> Signs {
+    let pointer = match (walk, paging.style) {
+        (_, PageStyle::Single | PageStyle::Array) => &[][..],
+        (Walk::Backward, _) => paging.prev,
+        _ => paging.next,
+    };
+    let [next, end, has_more, mark]: [Option<String>; 4] =
+        seek_all(raw, &[pointer, paging.end, paging.has_more, paging.resume])
+            .try_into()
+            .unwrap_or_default();
+    Signs {
+        next: next.filter(|n| !n.is_empty()),
+        end: end.as_deref() == Some("true"),
+        has_more: (!paging.has_more.is_empty()).then(|| has_more.as_deref() == Some("true")),
+        mark,
+    }
+}
+
 /// The next cursor of a page, the error to end with after it, and (when
 /// the page says the list ends here) the cursor it names but the stream
 /// does not follow.
 fn next_of(
     runtime: &Runtime,
     paging: &Pagination,
-    walk: Walk,
-    raw: &[u8],
+    next: Option<String>,
+    end: bool,
+    has_more: Option<bool>,
 ) -> (Option<String>, Option<Error>, Option<String>) {
-    let pointer = if walk == Walk::Backward {
-        paging.prev
-    } else {
-        paging.next
-    };
-    if pointer.is_empty() || matches!(paging.style, PageStyle::Single | PageStyle::Array) {
-        return (None, None, None);
-    }
-    // A cursor and its has-more flag under one member (Zendesk's `meta`,
-    // after the items): that member is found once, then read twice.
-    let shared =
-        (pointer.len() > 1 && paging.has_more.len() > 1 && pointer[0] == paging.has_more[0])
-            .then(|| seek(raw, &pointer[..1]))
-            .flatten();
-    let find = |path: &[&str]| match &shared {
-        Some(member) if path.first() == pointer.first() => seek(member.as_bytes(), &path[1..]),
-        _ => seek(raw, path),
-    };
-    let next = find(pointer).filter(|n| !n.is_empty());
-    if !paging.end.is_empty() && seek(raw, paging.end).as_deref() == Some("true") {
+    if end {
         return (None, None, next);
     }
-    if !paging.has_more.is_empty() && find(paging.has_more).as_deref() != Some("true") {
+    if has_more == Some(false) {
         return (None, None, None);
     }
     match (next, paging.style) {

@@ -508,6 +508,19 @@ const THROTTLING_HEADER_MARKS: [&str; 3] = ["throttle", "ratelimit", "rate-limit
 /// at `info` for 429 and 503, at `debug` otherwise (Graph sends
 /// `x-ms-throttle-limit-percentage` on successes past 80% of a limit).
 fn trace_throttling(status: StatusCode, headers: &http::HeaderMap) {
+    let throttled = matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    );
+    // Every answer passes here: nothing is gathered for a level no one reads.
+    let wanted = if throttled {
+        tracing::enabled!(tracing::Level::INFO)
+    } else {
+        tracing::enabled!(tracing::Level::DEBUG)
+    };
+    if !wanted {
+        return;
+    }
     let found: Vec<String> = headers
         .iter()
         .filter(|(name, _)| {
@@ -525,10 +538,7 @@ fn trace_throttling(status: StatusCode, headers: &http::HeaderMap) {
         return;
     }
     let throttling = found.join("; ");
-    if matches!(
-        status,
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
-    ) {
+    if throttled {
         tracing::info!(status = status.as_u16(), %throttling, "throttled");
     } else {
         tracing::debug!(status = status.as_u16(), %throttling, "throttling headers");
