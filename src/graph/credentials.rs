@@ -29,12 +29,6 @@ impl fmt::Debug for Credentials {
     }
 }
 
-fn needs_token(operation_id: &str) -> bool {
-    // Raw requests (next links, batches) count as Graph calls.
-    API.operation(operation_id)
-        .is_none_or(|op| !op.security.is_empty())
-}
-
 impl Authorizer for Credentials {
     fn authorize<'a>(
         &'a self,
@@ -42,7 +36,7 @@ impl Authorizer for Credentials {
         operation_id: &'a str,
     ) -> BoxFuture<'a, Result<Stamp>> {
         Box::pin(async move {
-            if !needs_token(operation_id) {
+            if !API.takes_credentials(operation_id) {
                 return Ok(Stamp::NONE);
             }
             let (token, stamp) = self.core.access_token().await?;
@@ -58,7 +52,7 @@ impl Authorizer for Credentials {
         stamp: Stamp,
     ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
-            if !needs_token(operation_id) {
+            if !API.takes_credentials(operation_id) {
                 return Ok(false);
             }
             self.core.renew_after_unauthorized(stamp).await

@@ -64,6 +64,14 @@ impl ApiSpec {
             .find_map(|op| op.match_path(path).map(|values| (op, values)))
     }
 
+    /// Whether a request counted as `operation_id` carries the client's
+    /// credentials: when its operation names a security scheme, and for a
+    /// raw request (a next link, a batch), which counts as the API's call.
+    pub fn takes_credentials(&self, operation_id: &str) -> bool {
+        self.operation(operation_id)
+            .is_none_or(|op| !op.security.is_empty())
+    }
+
     /// The schema at `index`.
     pub fn schema(&self, index: u32) -> &'static Schema {
         &self.schemas[index as usize]

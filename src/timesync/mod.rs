@@ -100,18 +100,6 @@ impl crate::ErrorBody for types::Error {
     }
 }
 
-/// A value the generated builders refused (a missing required field, a
-/// string over its length limit, a pattern not matched) becomes
-/// [`Error::Invalid`](crate::Error::Invalid), so `?` works on `try_into()`.
-impl From<types::error::ConversionError> for crate::Error {
-    fn from(e: types::error::ConversionError) -> Self {
-        crate::Error::Invalid {
-            field: "value".into(),
-            reason: e.to_string(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -155,9 +155,7 @@ impl Authorizer for Session {
         operation_id: &'a str,
     ) -> BoxFuture<'a, Result<Stamp>> {
         Box::pin(async move {
-            let op = super::spec::API.operation(operation_id);
-            let needs_token = op.is_none_or(|op| !op.security.is_empty());
-            if !needs_token {
+            if !super::spec::API.takes_credentials(operation_id) {
                 return Ok(Stamp::NONE);
             }
             let (token, stamp) = self.core.access_token().await.map_err(|e| match e {
@@ -170,7 +168,7 @@ impl Authorizer for Session {
                 ),
                 other => other,
             })?;
-            put_token(request, op, &token)?;
+            put_token(request, super::spec::API.operation(operation_id), &token)?;
             Ok(stamp)
         })
     }

@@ -38,11 +38,6 @@ impl fmt::Debug for Credentials {
     }
 }
 
-fn needs_credentials(operation_id: &str) -> bool {
-    API.operation(operation_id)
-        .is_none_or(|op| !op.security.is_empty())
-}
-
 impl Credentials {
     async fn uses_oauth(&self) -> Result<bool> {
         Ok(self.api_token.is_none() || self.core.token().await?.is_some())
@@ -56,7 +51,7 @@ impl Authorizer for Credentials {
         operation_id: &'a str,
     ) -> BoxFuture<'a, Result<Stamp>> {
         Box::pin(async move {
-            if !needs_credentials(operation_id) {
+            if !API.takes_credentials(operation_id) {
                 return Ok(Stamp::NONE);
             }
             if self.uses_oauth().await? {
@@ -82,7 +77,7 @@ impl Authorizer for Credentials {
         stamp: Stamp,
     ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
-            if !needs_credentials(operation_id) || !self.uses_oauth().await? {
+            if !API.takes_credentials(operation_id) || !self.uses_oauth().await? {
                 return Ok(false);
             }
             self.core.renew_after_unauthorized(stamp).await

@@ -106,14 +106,3 @@ impl crate::ErrorBody for types::Error {
             .collect()
     }
 }
-
-/// A value the generated builders refused becomes
-/// [`Error::Invalid`](crate::Error::Invalid).
-impl From<types::error::ConversionError> for crate::Error {
-    fn from(e: types::error::ConversionError) -> Self {
-        crate::Error::Invalid {
-            field: "value".into(),
-            reason: e.to_string(),
-        }
-    }
-}

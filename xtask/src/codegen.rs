@@ -164,6 +164,20 @@ pub(crate) fn generate(spec_path: &Path, render: Render) -> Result<Generated, Ge
         &quoted,
     );
     file.items.extend(items);
+    file.items.push(syn::parse_quote! {
+        /// A value the generated builders refused (a missing required
+        /// field, a string over its length limit, a pattern not matched)
+        /// becomes [`Error::Invalid`](crate::Error::Invalid), so `?` works on
+        /// `try_into()`.
+        impl From<types::error::ConversionError> for crate::Error {
+            fn from(e: types::error::ConversionError) -> Self {
+                crate::Error::Invalid {
+                    field: "value".into(),
+                    reason: e.to_string(),
+                }
+            }
+        }
+    });
     let examples = codegen_examples::module(&file, &json);
     file.items.push(examples);
     let types = count_types(&file);

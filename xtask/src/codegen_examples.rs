@@ -58,57 +58,38 @@ fn arm(
     imp: &syn::ItemImpl,
     wire: &std::collections::BTreeMap<String, Vec<String>>,
 ) -> Option<proc_macro2::TokenStream> {
-    let mut id = None;
-    let mut bytes = false;
-    let mut setters = Vec::new();
-    for item in &imp.items {
-        let syn::ImplItem::Fn(f) = item else { continue };
-        let name = f.sig.ident.to_string();
-        if name == "send" {
-            id = send_id(item);
-            let out = &f.sig.output;
-            bytes = quote!(#out).to_string().contains("ByteStream");
-            continue;
-        }
-        if name == "body_map" || name == "new" {
-            continue;
-        }
-        if let Some(target) = try_into_target(&f.sig) {
-            setters.push((f.sig.ident.clone(), target));
-        }
-    }
-    let id = id?;
+    let send = imp.items.iter().find_map(|item| match item {
+        syn::ImplItem::Fn(f) if f.sig.ident == "send" => Some(f),
+        _ => None,
+    })?;
+    let id = send_id(&syn::ImplItem::Fn(send.clone()))?;
+    let output = &send.sig.output;
+    let bytes = quote!(#output).to_string().contains("ByteStream");
     let method = format_ident!("{}", id);
     let names = wire.get(&id).cloned().unwrap_or_default();
-    let sets = setters.iter().map(|(setter, ty)| {
-        let key = setter.to_string();
-        if key == "body" && quote!(#ty).to_string().contains("reqwest :: Body") {
-            quote! {
-                if let Some(v) = body {
-                    b = b.#setter(binary("body", v)?);
+    let sets = setters(imp, &names)
+        .into_iter()
+        .map(|Setter { ident, ty, wire }| {
+            if ident == "body" && quote!(#ty).to_string().contains("reqwest :: Body") {
+                quote! {
+                    if let Some(v) = body {
+                        b = b.#ident(binary("body", v)?);
+                    }
+                }
+            } else if ident == "body" {
+                quote! {
+                    if let Some(v) = body {
+                        b = b.#ident(value::<#ty>("body", v)?);
+                    }
+                }
+            } else {
+                quote! {
+                    if let Some(v) = params.get(#wire) {
+                        b = b.#ident(value::<#ty>(#wire, v)?);
+                    }
                 }
             }
-        } else if key == "body" {
-            quote! {
-                if let Some(v) = body {
-                    b = b.#setter(value::<#ty>("body", v)?);
-                }
-            }
-        } else {
-            // The parameter's name on the wire: the setter's name is
-            // progenitor's snake case of it (`$top` -> `top`).
-            let key = names
-                .iter()
-                .find(|n| squash(n) == squash(&key))
-                .cloned()
-                .unwrap_or(key);
-            quote! {
-                if let Some(v) = params.get(#key) {
-                    b = b.#setter(value::<#ty>(#key, v)?);
-                }
-            }
-        }
-    });
+        });
     let answer = if bytes {
         quote!(bytes_answer(b.send().await?).await)
     } else {
@@ -127,7 +108,7 @@ fn arm(
 }
 
 /// `T` of a setter `fn x<V>(self, value: V) -> Self where V: TryInto<T>`.
-pub(crate) fn try_into_target(sig: &syn::Signature) -> Option<syn::Type> {
+fn try_into_target(sig: &syn::Signature) -> Option<syn::Type> {
     let clause = sig.generics.where_clause.as_ref()?;
     clause.predicates.iter().find_map(|p| {
         let syn::WherePredicate::Type(t) = p else {
@@ -154,7 +135,7 @@ pub(crate) fn try_into_target(sig: &syn::Signature) -> Option<syn::Type> {
 
 /// Letters and digits only, lower case: how a wire name and its setter's
 /// name are matched.
-pub(crate) fn squash(name: &str) -> String {
+fn squash(name: &str) -> String {
     name.chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
@@ -220,4 +201,42 @@ pub(crate) fn send_id(item: &syn::ImplItem) -> Option<String> {
         let end = start + text[start..].find('`')?;
         Some(text[start..end].to_string())
     })
+}
+
+/// One setter of a generated builder: its name, the type it takes, and the
+/// name on the wire of the parameter it sets (`top` sets `$top`: the
+/// setter's name is progenitor's snake case of the wire name; the body's
+/// setter is `body`).
+pub(crate) struct Setter {
+    pub(crate) ident: syn::Ident,
+    pub(crate) ty: syn::Type,
+    pub(crate) wire: String,
+}
+
+/// The parameter and body setters of a builder's impl, given the wire
+/// names of its operation's parameters.
+pub(crate) fn setters(imp: &syn::ItemImpl, names: &[String]) -> Vec<Setter> {
+    imp.items
+        .iter()
+        .filter_map(|item| {
+            let syn::ImplItem::Fn(f) = item else {
+                return None;
+            };
+            let name = f.sig.ident.to_string();
+            if matches!(name.as_str(), "send" | "body_map" | "new") {
+                return None;
+            }
+            let ty = try_into_target(&f.sig)?;
+            let wire = names
+                .iter()
+                .find(|n| squash(n) == squash(&name))
+                .cloned()
+                .unwrap_or(name);
+            Some(Setter {
+                ident: f.sig.ident.clone(),
+                ty,
+                wire,
+            })
+        })
+        .collect()
 }

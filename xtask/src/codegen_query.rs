@@ -4,11 +4,11 @@
 //! header...) through the builder's own setters, after the value checked
 //! them for the operation. Graph's `Query` is one such value.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use quote::quote;
 
-use super::codegen_examples::{send_id, try_into_target};
+use super::codegen_examples::{Setter, send_id, setters};
 use super::codegen_tables::OperationFacts;
 
 /// Adds `query()` to each builder whose operation has OData options.
@@ -47,45 +47,37 @@ fn query_method(imp: &syn::ItemImpl, names: &[String], index: usize) -> Option<s
     if !names.iter().any(|n| n.starts_with('$')) {
         return None;
     }
-    let setters: Vec<(syn::Ident, syn::Type)> = imp
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            syn::ImplItem::Fn(f) => try_into_target(&f.sig).map(|t| (f.sig.ident.clone(), t)),
-            _ => None,
-        })
-        .filter(|(name, _)| name != "body")
+    let setters: Vec<Setter> = setters(imp, names)
+        .into_iter()
+        .filter(|s| s.ident != "body")
         .collect();
-    if setters.iter().any(|(name, _)| name == "query") {
+    if setters.iter().any(|s| s.ident == "query") {
         return None;
     }
-    let taken: BTreeSet<String> = setters.iter().map(|(n, _)| n.to_string()).collect();
-    let first = syn::Ident::new(
-        setters.first()?.0.to_string().as_str(),
-        proc_macro2::Span::call_site(),
-    );
-    let arms = names.iter().filter_map(|wire| {
-        let squashed = super::codegen_examples::squash(wire);
-        let (setter, ty) = setters
+    // A refusal is kept in the first parameter's field, which `send()`
+    // reports before building the request.
+    let first = setters.first()?.ident.clone();
+    let arms =
+        setters
             .iter()
-            .find(|(s, _)| super::codegen_examples::squash(&s.to_string()) == squashed)?;
-        let ty_text = quote!(#ty).to_string();
-        let set = if ty_text.contains("bool") {
-            quote!(self = self.#setter(value == "true"))
-        } else if ["i32", "i64", "u32", "u64", "NonZero"]
-            .iter()
-            .any(|t| ty_text.contains(t))
-        {
-            quote!(match value.parse::<#ty>() {
-                Ok(n) => self = self.#setter(n),
-                Err(_) => self.#setter = Err(format!("{} is not a number: {value}", #wire)),
-            })
-        } else {
-            quote!(self = self.#setter(value))
-        };
-        Some(quote!(#wire => #set,))
-    });
-    let _ = taken;
+            .filter(|s| names.contains(&s.wire))
+            .map(|Setter { ident, ty, wire }| {
+                let ty_text = quote!(#ty).to_string();
+                let set = if ty_text.contains("bool") {
+                    quote!(self = self.#ident(value == "true"))
+                } else if ["i32", "i64", "u32", "u64", "NonZero"]
+                    .iter()
+                    .any(|t| ty_text.contains(t))
+                {
+                    quote!(match value.parse::<#ty>() {
+                        Ok(n) => self = self.#ident(n),
+                        Err(_) => self.#ident = Err(format!("{} is not a number: {value}", #wire)),
+                    })
+                } else {
+                    quote!(self = self.#ident(value))
+                };
+                quote!(#wire => #set,)
+            });
     Some(syn::parse_quote! {
         /// Sets the query options `options` gives (`$filter`, `$select`,
         /// `$top`, headers such as `ConsistencyLevel`), after it checked
