@@ -291,7 +291,7 @@ impl Admitted {
 /// and merged amounts leave it at most a hundredth of the window late,
 /// which errs on the safe side.
 #[derive(Debug, Default)]
-struct Window {
+pub(super) struct Window {
     /// (first moment, last moment, amount).
     entries: VecDeque<(Instant, Instant, u64)>,
 }
@@ -300,7 +300,13 @@ impl Window {
     /// The earliest moment, at or after `now` and after every booked
     /// moment, at which `amount` more keeps what is booked in any `window`
     /// at or under `limit`. An amount over the limit waits for an empty window.
-    fn earliest(&mut self, now: Instant, amount: u64, limit: u64, window: Duration) -> Instant {
+    pub(super) fn earliest(
+        &mut self,
+        now: Instant,
+        amount: u64,
+        limit: u64,
+        window: Duration,
+    ) -> Instant {
         self.forget(now, window);
         let last = self.entries.back().map_or(now, |(_, t, _)| (*t).max(now));
         let total: u64 = self.entries.iter().map(|(_, _, n)| n).sum();
@@ -319,7 +325,7 @@ impl Window {
     }
 
     /// Books `amount` at `at` (not before any booked moment).
-    fn push(&mut self, at: Instant, amount: u64, window: Duration) {
+    pub(super) fn push(&mut self, at: Instant, amount: u64, window: Duration) {
         match self.entries.back_mut() {
             Some((first, last, n)) if at.saturating_duration_since(*first) < window / 100 => {
                 *last = (*last).max(at);
@@ -329,8 +335,13 @@ impl Window {
         }
     }
 
+    /// Whether nothing is booked.
+    pub(super) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Drops the entries that have left the window by `now`.
-    fn forget(&mut self, now: Instant, window: Duration) {
+    pub(super) fn forget(&mut self, now: Instant, window: Duration) {
         while self
             .entries
             .front()

@@ -14,6 +14,7 @@ mod dates;
 #[cfg(feature = "sandbox")]
 #[doc(hidden)]
 pub mod examples;
+pub mod headroom;
 #[cfg(test)]
 mod hostile_tests;
 pub(crate) mod idempotency;
@@ -51,11 +52,12 @@ use std::time::Duration;
 pub use self::auth::{Authorizer, Basic, Bearer, Stamp};
 pub use self::credentials::{CredentialCore, Grant};
 pub use self::dates::IntoDate;
+pub use self::headroom::HeadroomLimiter;
 pub use self::keyed_limits::{Admission, KeyedLimits, Partition, Share};
 pub use self::oauth::{ClientCredentials, OAuthToken};
 pub use self::paginate::{Page, PageStream, Paginated, Position};
 pub use self::patch::Patch;
-pub use self::rate_limit::{RateLimiter, RequestInterval};
+pub use self::rate_limit::{Pace, RateLimiter, RequestInterval};
 pub use self::raw::{RawRequest, RawRequests, RawResponse};
 pub use self::retry::{RetryPolicy, Sleep};
 pub use self::secret::Secret;

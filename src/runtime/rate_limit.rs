@@ -9,7 +9,25 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
-use super::Sleep;
+use super::{Admission, Sleep};
+
+/// One request asking a [`RateLimiter`] for its turn.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Pace<'a> {
+    /// The request: its operation, path and body.
+    pub request: &'a Admission<'a>,
+    /// How long the call may still wait (zero with
+    /// [`RetryPolicy::fail_fast`](super::RetryPolicy::fail_fast)): a longer
+    /// wait ends it with [`Error::RateLimited`](crate::Error::RateLimited).
+    pub budget: Duration,
+    /// The moment the call has reached: now, or later when the client's
+    /// [`Sleep`] does not sleep for real (tests record waits instead) and
+    /// the call has waited since its last answer.
+    pub now: Instant,
+    /// How to wait.
+    pub sleep: &'a Sleep,
+}
 
 /// Decides when each request may go out. The runtime calls [`acquire`]
 /// before every attempt and [`observe`] with every response, each with the
@@ -19,14 +37,11 @@ use super::Sleep;
 /// [`acquire`]: RateLimiter::acquire
 /// [`observe`]: RateLimiter::observe
 pub trait RateLimiter: fmt::Debug + Send + Sync {
-    /// Waits (through `sleep`) until a request of `operation` may be sent,
-    /// or fails with [`Error::RateLimited`](crate::Error::RateLimited) when
-    /// waiting would pass the limiter's budget.
-    fn acquire<'a>(
-        &'a self,
-        operation: &'a str,
-        sleep: &'a Sleep,
-    ) -> BoxFuture<'a, crate::Result<()>>;
+    /// Waits (through `pace.sleep`) until the request may be sent and
+    /// returns how long it waited, or fails with
+    /// [`Error::RateLimited`](crate::Error::RateLimited) when waiting would
+    /// pass the call's or the limiter's budget.
+    fn acquire<'a>(&'a self, pace: Pace<'a>) -> BoxFuture<'a, crate::Result<Duration>>;
 
     /// Sees the status and headers of every response to `operation`.
     fn observe(&self, _operation: &str, _status: StatusCode, _headers: &HeaderMap) {}
@@ -64,40 +79,35 @@ impl RequestInterval {
         self
     }
 
-    /// How long a request asked for now must wait, booking its slot; `None`
-    /// (and nothing booked) when that is over the budget.
-    fn book(&self, now: Instant) -> Option<Duration> {
+    /// How long a request asked for at `now` must wait, booking its slot;
+    /// the wait refused (and nothing booked) when it is over this limiter's
+    /// budget or the call's.
+    fn book(&self, now: Instant, call_budget: Duration) -> Result<Duration, Duration> {
         let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
         let slot = next.map_or(now, |n| n.max(now));
         let wait = slot - now;
-        if self.budget.is_some_and(|b| wait > b) {
-            return None;
+        if self.budget.is_some_and(|b| wait > b) || wait > call_budget {
+            return Err(wait);
         }
         *next = Some(slot + self.interval);
-        Some(wait)
+        Ok(wait)
     }
 }
 
 impl RateLimiter for RequestInterval {
-    fn acquire<'a>(
-        &'a self,
-        _operation: &'a str,
-        sleep: &'a Sleep,
-    ) -> BoxFuture<'a, crate::Result<()>> {
-        let booked = self.book(Instant::now());
+    fn acquire<'a>(&'a self, pace: Pace<'a>) -> BoxFuture<'a, crate::Result<Duration>> {
+        let booked = self.book(pace.now, pace.budget);
         Box::pin(async move {
-            let Some(wait) = booked else {
-                return Err(crate::Error::RateLimited {
-                    retry_after: Some(self.interval),
-                    code: Some("client_budget".into()),
-                    request_id: None,
-                    answer: None,
-                });
-            };
+            let wait = booked.map_err(|wait| crate::Error::RateLimited {
+                retry_after: Some(wait),
+                code: Some("client_budget".into()),
+                request_id: None,
+                answer: None,
+            })?;
             if !wait.is_zero() {
-                sleep.sleep(wait).await;
+                pace.sleep.sleep(wait).await;
             }
-            Ok(())
+            Ok(wait)
         })
     }
 }
@@ -110,14 +120,23 @@ mod tests {
     fn requests_asked_for_at_once_get_consecutive_slots() {
         let limiter = RequestInterval::new(Duration::from_millis(100));
         let now = Instant::now();
-        assert_eq!(limiter.book(now), Some(Duration::ZERO));
-        assert_eq!(limiter.book(now), Some(Duration::from_millis(100)));
-        assert_eq!(limiter.book(now), Some(Duration::from_millis(200)));
+        let budget = Duration::MAX;
+        assert_eq!(limiter.book(now, budget), Ok(Duration::ZERO));
+        assert_eq!(limiter.book(now, budget), Ok(Duration::from_millis(100)));
+        assert_eq!(limiter.book(now, budget), Ok(Duration::from_millis(200)));
         // After a quiet period the next request goes at once.
         assert_eq!(
-            limiter.book(now + Duration::from_secs(5)),
-            Some(Duration::ZERO)
+            limiter.book(now + Duration::from_secs(5), budget),
+            Ok(Duration::ZERO)
         );
+        // A wait over the call's budget is refused and books nothing.
+        let later = now + Duration::from_secs(10);
+        limiter.book(later, budget).unwrap();
+        assert_eq!(
+            limiter.book(later, Duration::from_millis(50)),
+            Err(Duration::from_millis(100))
+        );
+        assert_eq!(limiter.book(later, budget), Ok(Duration::from_millis(100)));
     }
 
     #[tokio::test]
@@ -125,11 +144,25 @@ mod tests {
         let limiter =
             RequestInterval::new(Duration::from_millis(100)).budget(Duration::from_millis(150));
         let sleep = Sleep::new(|_| Box::pin(async {}));
+        let method = http::Method::GET;
+        let request = Admission {
+            operation: "list_x",
+            spec: None,
+            method: &method,
+            path: Some("/x"),
+            body: None,
+        };
+        let pace = || Pace {
+            request: &request,
+            budget: Duration::MAX,
+            now: Instant::now(),
+            sleep: &sleep,
+        };
         for _ in 0..2 {
-            limiter.acquire("list_x", &sleep).await.unwrap();
+            limiter.acquire(pace()).await.unwrap();
         }
         // The third would wait 200 ms.
-        let err = limiter.acquire("list_x", &sleep).await.unwrap_err();
+        let err = limiter.acquire(pace()).await.unwrap_err();
         assert!(err.is_rate_limited(), "{err:?}");
     }
 }

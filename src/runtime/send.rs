@@ -10,6 +10,7 @@ use tracing::Instrument as _;
 
 use super::Runtime;
 use super::keyed_limits::{Admission, Admitted};
+use super::rate_limit::Pace;
 use super::retry::{Decision, Outcome, decide, retry_after};
 use super::spec::Operation;
 use crate::Result;
@@ -198,22 +199,24 @@ impl Runtime {
         let mut admitted = Admitted::default();
         let mut refused = None;
         let mut read = false;
+        let mut clock = CallClock::default();
         let result = loop {
             // The slots of the attempt before are given back first.
             drop(std::mem::take(&mut admitted));
             let Some(mut this_try) = request.try_clone() else {
                 // A streamed body cannot be sent twice: one attempt only.
                 self.authorize(&mut request, call, with_credentials).await?;
-                self.pace(call).await?;
-                admitted = self.admit(&request, call, &mut waited).await?;
+                admitted = self.admit(&request, call, &mut waited, clock.now()).await?;
                 break self.send_once(request, call).await;
             };
             let stamp = self
                 .authorize(&mut this_try, call, with_credentials)
                 .await?;
-            self.pace(call).await?;
-            admitted = self.admit(&this_try, call, &mut waited).await?;
+            admitted = self
+                .admit(&this_try, call, &mut waited, clock.now())
+                .await?;
             let mut result = self.send_once(this_try, call).await;
+            clock.answered();
             if let (Ok(r), Some(auth), true, false) =
                 (&result, self.authorizer(), with_credentials, renewed)
                 && r.status() == StatusCode::UNAUTHORIZED
@@ -288,6 +291,7 @@ impl Runtime {
                     read = false;
                     drop(std::mem::take(&mut admitted));
                     self.sleep().sleep(wait).await;
+                    clock.slept(wait);
                     waited += wait;
                     attempt += 1;
                 }
@@ -315,18 +319,20 @@ impl Runtime {
         })
     }
 
-    /// Waits for the client's keyed limits (within what is left of the
-    /// call's wait budget, which the wait is added to); the slots in flight
-    /// the request takes.
+    /// Waits for the client's rate limiter and keyed limits (within what
+    /// is left of the call's wait budget, which their waits are added to);
+    /// the slots in flight the request takes.
     async fn admit(
         &self,
         request: &reqwest::Request,
         call: Call,
         waited: &mut Duration,
+        now: tokio::time::Instant,
     ) -> Result<Admitted> {
-        let Some(limits) = self.keyed_limits() else {
+        let (limiter, limits) = (self.rate_limiter(), self.keyed_limits());
+        if limiter.is_none() && limits.is_none() {
             return Ok(Admitted::default());
-        };
+        }
         let same_origin = request.url().origin() == self.base_url_parsed().origin();
         let admission = Admission {
             operation: call.operation,
@@ -337,8 +343,22 @@ impl Runtime {
                 .flatten(),
             body: request.body().and_then(|b| b.as_bytes()),
         };
-        let budget = self.retry_policy().wait_budget().saturating_sub(*waited);
-        let (admitted, slept) = limits.admit(&admission, self.sleep(), budget).await?;
+        let budget = |waited: Duration| self.retry_policy().wait_budget().saturating_sub(waited);
+        if let Some(limiter) = limiter {
+            let pace = Pace {
+                request: &admission,
+                budget: budget(*waited),
+                now,
+                sleep: self.sleep(),
+            };
+            *waited += limiter.acquire(pace).await?;
+        }
+        let Some(limits) = limits else {
+            return Ok(Admitted::default());
+        };
+        let (admitted, slept) = limits
+            .admit(&admission, self.sleep(), budget(*waited))
+            .await?;
         *waited += slept;
         Ok(admitted)
     }
@@ -358,14 +378,6 @@ impl Runtime {
         read_body(response, self.max_response_size(), self.idle())
             .await
             .map_err(|e| e.into_error(operation, self))
-    }
-
-    /// Waits for the rate limiter, which may refuse with its budget error.
-    async fn pace(&self, call: Call) -> Result<()> {
-        match self.rate_limiter() {
-            Some(limiter) => limiter.acquire(call.operation, self.sleep()).await,
-            None => Ok(()),
-        }
     }
 
     /// Adds credentials when the call takes them and the host is trusted.
@@ -759,5 +771,33 @@ mod build_error_tests {
             "body"
         );
         assert_eq!(field("something else"), "delete_project");
+    }
+}
+
+/// The moment a call has reached: now, or the moment of its last answer
+/// plus the waits since, when that is later (a [`Sleep`](super::Sleep) that
+/// records waits instead of sleeping, as tests use, leaves the clock
+/// behind), so that a limiter never makes a call wait twice for one reset.
+#[derive(Default)]
+struct CallClock {
+    answered: Option<tokio::time::Instant>,
+    slept: Duration,
+}
+
+impl CallClock {
+    fn answered(&mut self) {
+        self.answered = Some(tokio::time::Instant::now());
+        self.slept = Duration::ZERO;
+    }
+
+    fn slept(&mut self, wait: Duration) {
+        self.slept = self.slept.saturating_add(wait);
+    }
+
+    fn now(&self) -> tokio::time::Instant {
+        let now = tokio::time::Instant::now();
+        self.answered
+            .and_then(|at| at.checked_add(self.slept))
+            .map_or(now, |at| at.max(now))
     }
 }

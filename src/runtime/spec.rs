@@ -28,6 +28,9 @@ pub struct ApiSpec {
     pub authorization_urls: &'static [(&'static str, &'static str, &'static str)],
     /// `components.securitySchemes`: (name, where the credential goes).
     pub security_schemes: &'static [(&'static str, Scheme)],
+    /// The spec's other top-level `x-specbound-*` extensions, as (name,
+    /// value as JSON).
+    pub extensions: &'static [(&'static str, &'static str)],
 }
 
 /// Where a security scheme's credential goes on a request.
@@ -104,6 +107,15 @@ impl ApiSpec {
             .map(|(_, s)| *s)
     }
 
+    /// The value of the top-level extension `name` (JSON text), if the
+    /// spec sets it.
+    pub fn extension(&self, name: &str) -> Option<&'static str> {
+        self.extensions
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+    }
+
     /// The authorization URL template named `name` and its default scope.
     pub fn authorization_url(&self, name: &str) -> Option<(&'static str, &'static str)> {
         self.authorization_urls
@@ -129,6 +141,7 @@ impl ApiSpec {
             hosts: &[],
             authorization_urls: &[],
             security_schemes: &[],
+            extensions: &[],
         }
     }
 }

@@ -134,6 +134,26 @@ pub(crate) fn spec_module(
             };
             Some(quote!((#name, #scheme)))
         });
+    let extensions = spec
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| {
+            k.starts_with("x-specbound-")
+                && !matches!(
+                    k.as_str(),
+                    // Read by codegen, or typed fields above.
+                    "x-specbound-request-id-header"
+                        | "x-specbound-hosts"
+                        | "x-specbound-authorization-url"
+                        | "x-specbound-date-time"
+                        | "x-specbound-patterns"
+                )
+        })
+        .map(|(k, v)| {
+            let json = v.to_string();
+            quote!((#k, #json))
+        });
     let module: syn::Item = syn::parse_quote! {
         /// What the spec says, as data: the operation table and the schema
         /// table (see [`crate::runtime::spec`]).
@@ -152,6 +172,7 @@ pub(crate) fn spec_module(
                 hosts: &[#(#hosts),*],
                 authorization_urls: &[#(#auth_urls),*],
                 security_schemes: &[#(#schemes),*],
+                extensions: &[#(#extensions),*],
             };
             /// Every operation of the spec, in path order.
             pub static OPERATIONS: &[Operation] = &[#(#ops),*];
