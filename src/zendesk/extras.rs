@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::cache::{CacheConfig, Caches};
 use super::credentials::{ApiToken, Credentials, OAuthApp};
 use super::generated::Client;
+use super::rate_limits::RateLimit;
 use super::search::Search;
 use super::search_all::SearchAll;
 use super::spec::API;
@@ -49,6 +50,7 @@ pub struct ClientBuilder {
     store: Option<Arc<dyn TokenStore>>,
     token: Option<OAuthToken>,
     cache: CacheConfig,
+    rate_limit: RateLimit,
     config: Config,
 }
 
@@ -81,6 +83,7 @@ impl Client {
             store: None,
             token: None,
             cache: CacheConfig::standard(),
+            rate_limit: RateLimit::default(),
             config: Config::default(),
         }
     }
@@ -216,6 +219,15 @@ impl ClientBuilder {
         self
     }
 
+    /// How the client keeps Zendesk's rate limits before they bite
+    /// (default [`RateLimit::default`]: a tenth of each limit left to other
+    /// programs). A limiter given with `rate_limiter()` replaces it; a
+    /// budget or fail-fast set here wins over the retry policy's.
+    pub fn rate_limit(mut self, rate_limit: RateLimit) -> Self {
+        self.rate_limit = rate_limit;
+        self
+    }
+
     common_builder_methods!();
 
     /// The client, or [`Error::Config`] / [`Error::Invalid`] / [`Error::Auth`]
@@ -252,7 +264,15 @@ impl ClientBuilder {
                 .map_err(|e| Error::invalid("force_scheme", e.to_string()))?;
         }
         let base = root.as_str().trim_end_matches('/').to_string();
-        let plain_rt = Runtime::new(&super::PROFILE, &base, &self.config)?;
+        let mut config = self.config;
+        if config.rate_limiter.is_none() {
+            config.rate_limiter = self
+                .rate_limit
+                .limiter()
+                .map(|l| Arc::new(l) as Arc<dyn crate::runtime::RateLimiter>);
+        }
+        config.retry = self.rate_limit.retry(config.retry);
+        let plain_rt = Runtime::new(&super::PROFILE, &base, &config)?;
         let http = plain_rt.http().clone();
         let plain = Client::new_with_client(plain_rt.base_url(), http.clone(), plain_rt.clone());
         let store: Arc<dyn TokenStore> = self

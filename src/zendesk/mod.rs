@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod cache;
 mod credentials;
 mod extras;
+mod rate_limits;
 mod search;
 mod search_all;
 pub mod sideloads;
@@ -53,6 +54,7 @@ pub mod prelude {
 
 pub use self::cache::{CacheConfig, ZendeskCacheExt};
 pub use self::extras::{ClientBuilder, ZendeskExt};
+pub use self::rate_limits::RateLimit;
 pub use self::search::{Search, SearchTime, SearchType};
 pub use self::search_all::{SearchAll, SearchStream};
 pub use crate::runtime::oauth::AuthorizationRequest;
@@ -69,13 +71,15 @@ pub(crate) static PROFILE: ApiProfile = ApiProfile {
 };
 
 /// Zendesk's error body: `error` (a name such as `RecordInvalid`, or an
-/// object with `title` and `message`), `description`, and per-field `details`.
+/// object with `title` and `message`), `description`, and per-field
+/// `details`; or the `errors: [{code, title, detail}]` form of the paging
+/// checks, whose first error is the one reported.
 impl crate::ErrorBody for types::Error {
     fn code(&self) -> Option<String> {
         match &self.error {
             Some(types::ErrorError::String(code)) => Some(code.clone()),
             Some(types::ErrorError::ErrorObject(e)) => e.title.clone(),
-            None => None,
+            None => self.errors.first().and_then(|e| e.code.clone()),
         }
     }
 
@@ -83,10 +87,17 @@ impl crate::ErrorBody for types::Error {
         if let Some(d) = &self.description {
             return d.clone();
         }
-        match &self.error {
-            Some(types::ErrorError::ErrorObject(e)) => e.message.clone().unwrap_or_default(),
-            Some(types::ErrorError::String(code)) => code.clone(),
-            None => String::new(),
+        match (&self.error, self.errors.first()) {
+            (Some(types::ErrorError::ErrorObject(e)), _) => e.message.clone().unwrap_or_default(),
+            (Some(types::ErrorError::String(code)), _) => code.clone(),
+            (None, Some(first)) => first
+                .title
+                .iter()
+                .chain(&first.detail)
+                .map(|s| s.trim())
+                .collect::<Vec<_>>()
+                .join(": "),
+            (None, None) => String::new(),
         }
     }
 

@@ -147,6 +147,18 @@ impl Waits {
         })
     }
 
+    /// Records each wait, then runs `passed` as if the wait had passed (a
+    /// sandbox starts its rate-limit windows again).
+    #[cfg(feature = "sandbox")]
+    pub(crate) fn sleep_then(&self, passed: impl Fn() + Send + Sync + 'static) -> Sleep {
+        let waits = self.0.clone();
+        Sleep::new(move |d| {
+            waits.lock().unwrap().push(d);
+            passed();
+            Box::pin(async {})
+        })
+    }
+
     pub(crate) fn recorded(&self) -> Vec<Duration> {
         self.0.lock().unwrap().clone()
     }

@@ -2,12 +2,15 @@
 //! with and without `Retry-After` (from the account window and from
 //! injected faults), and what the client does with each.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use specbound::sandbox::Fault;
 use specbound::zendesk::prelude::*;
 
-use super::sandbox_setup::{agent, get_raw, sandbox};
+use specbound::zendesk::RateLimit;
+
+use super::sandbox_setup::{agent, agent_in_time, agent_keeping, get_raw, sandbox};
 
 #[tokio::test]
 async fn every_answer_carries_the_rate_limit_headers_and_a_request_id() {
@@ -90,7 +93,8 @@ async fn a_429_without_retry_after_is_retried_with_backoff() {
         .start()
         .await
         .unwrap();
-    let (zd, waits) = agent(&server);
+    // Nothing kept ahead, so that the client runs into the 429.
+    let (zd, waits) = agent_keeping(&server, RateLimit::off());
     zd.get_current_user().send().await.unwrap();
     let (status, headers, body) = get_raw(&server, "/api/v2/users/me.json").await;
     assert_eq!(status, 429);
@@ -167,4 +171,115 @@ async fn the_incremental_exports_have_their_own_limit() {
     );
     // Other operations are not held back.
     zd.list_tickets().send().await.unwrap();
+}
+
+/// How many times the sandbox served `op`.
+fn served(server: &specbound::sandbox::zendesk::Zendesk, op: &str) -> usize {
+    server
+        .operations_served()
+        .iter()
+        .filter(|o| **o == op)
+        .count()
+}
+
+#[tokio::test]
+async fn the_client_waits_for_the_reset_instead_of_running_into_the_429() {
+    // 3 a minute; a tenth kept back rounds up to 1: the third call waits
+    // for the window the second answer announced, and no call is refused.
+    let server = sandbox().tickets(2).rate_limit(3).start().await.unwrap();
+    let (zd, waits) = agent(&server);
+    zd.list_tickets().send().await.unwrap();
+    zd.list_tickets().send().await.unwrap();
+    assert!(waits.recorded().is_empty());
+    zd.list_tickets().send().await.unwrap();
+    let waited = waits.recorded();
+    assert_eq!(waited.len(), 1, "{waited:?}");
+    assert!(
+        waited[0] > Duration::from_secs(50) && waited[0] <= Duration::from_secs(60),
+        "until the reset the sandbox announced: {waited:?}"
+    );
+    assert_eq!(served(&server, "list_tickets"), 3, "one attempt each");
+}
+
+#[tokio::test]
+async fn a_wait_past_the_budget_ends_the_call_before_sending() {
+    let server = sandbox().tickets(2).rate_limit(2).start().await.unwrap();
+    let keep = RateLimit::headroom(0.0).budget(Duration::from_secs(5));
+    let (zd, waits) = agent_keeping(&server, keep);
+    zd.list_tickets().send().await.unwrap();
+    zd.list_tickets().send().await.unwrap();
+    let err = zd.list_tickets().send().await.unwrap_err();
+    let specbound::Error::RateLimited {
+        retry_after,
+        code,
+        answer,
+        ..
+    } = &err
+    else {
+        panic!("expected RateLimited, got {err:?}");
+    };
+    assert_eq!(code.as_deref(), Some("client_headroom"));
+    assert!(answer.is_none(), "the client's own refusal");
+    let wait = retry_after.expect("the wait refused");
+    assert!(wait > Duration::from_secs(5), "{wait:?}");
+    assert!(waits.recorded().is_empty());
+    assert_eq!(served(&server, "list_tickets"), 2, "nothing sent");
+    // Fail-fast refuses any wait the same way.
+    let (zd, _) = agent_keeping(&server, RateLimit::headroom(0.0).fail_fast());
+    zd.list_tickets().send().await.unwrap_err();
+}
+
+#[tokio::test]
+async fn the_incremental_exports_declared_limit_is_kept_without_a_429() {
+    // The spec declares 10 a minute for the incremental exports together.
+    let server = sandbox()
+        .tickets(2)
+        .incremental_rate_limit(10)
+        .start()
+        .await
+        .map(Arc::new)
+        .unwrap();
+    let (zd, waits) = agent_in_time(&server, RateLimit::headroom(0.0));
+    for i in 0..10 {
+        if i % 2 == 0 {
+            zd.incremental_tickets().start_time(0).send().await.unwrap();
+        } else {
+            zd.incremental_users().start_time(0).send().await.unwrap();
+        }
+    }
+    assert!(waits.recorded().is_empty());
+    zd.incremental_organizations()
+        .start_time(0)
+        .send()
+        .await
+        .unwrap();
+    let waited = waits.recorded();
+    assert_eq!(waited.len(), 1, "{waited:?}");
+    assert!(waited[0] > Duration::from_secs(55), "{waited:?}");
+    assert_eq!(served(&server, "incremental_organizations"), 1);
+    // Other operations are not held back.
+    zd.list_tickets().send().await.unwrap();
+    assert_eq!(waits.recorded().len(), 1);
+}
+
+#[tokio::test]
+async fn an_endpoint_bucket_named_in_the_headers_is_kept_for_its_operation() {
+    let server = sandbox()
+        .tickets(2)
+        .endpoint_rate_limit("list_tickets", 2)
+        .start()
+        .await
+        .map(Arc::new)
+        .unwrap();
+    let (zd, waits) = agent_in_time(&server, RateLimit::headroom(0.0));
+    zd.list_tickets().send().await.unwrap();
+    zd.list_tickets().send().await.unwrap();
+    // `zendesk-ratelimit-tickets-index: total=2; remaining=0; ...`
+    zd.get_current_user().send().await.unwrap();
+    assert!(waits.recorded().is_empty(), "other operations go");
+    zd.list_tickets().send().await.unwrap();
+    let waited = waits.recorded();
+    assert_eq!(waited.len(), 1, "{waited:?}");
+    assert!(waited[0] > Duration::from_secs(50), "{waited:?}");
+    assert_eq!(served(&server, "list_tickets"), 3, "one attempt each");
 }

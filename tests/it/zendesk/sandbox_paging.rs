@@ -162,6 +162,16 @@ async fn offset_paging_stops_with_a_400_past_ten_thousand_records() {
         .await
         .unwrap_err();
     assert_eq!(status_of(&err), 400);
+    // The `errors: [...]` form is read: its first error's code and words.
+    let api = err.api().expect("an answer of the API");
+    assert_eq!(api.code.as_deref(), Some("InvalidPaginationDepth"));
+    assert!(
+        api.message
+            .starts_with("Pagination requests using Offset Pagination are limited to page 100")
+            && api.message.contains("Please switch to Cursor Pagination"),
+        "{}",
+        api.message
+    );
     let (status, _, body) = get_raw(&server, "/api/v2/tickets.json?page=101&per_page=100").await;
     assert_eq!(status, 400);
     assert_eq!(body["errors"][0]["code"], "InvalidPaginationDepth");

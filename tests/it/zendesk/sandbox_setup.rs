@@ -1,9 +1,11 @@
 //! What the tests against the Zendesk sandbox share: the account's agent,
 //! clients on a sandbox, and plain HTTP for looking at raw answers.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use specbound::sandbox::zendesk::{Zendesk, ZendeskBuilder};
-use specbound::zendesk::Client;
+use specbound::zendesk::{Client, RateLimit};
 
 use crate::support::Waits;
 
@@ -25,11 +27,33 @@ pub(super) fn sandbox() -> ZendeskBuilder {
 
 /// A client of `server` with the agent's API token and recorded waits.
 pub(super) fn agent(server: &Zendesk) -> (Client, Waits) {
+    agent_keeping(server, RateLimit::default())
+}
+
+/// A client of `server` with the agent's API token, recorded waits, and
+/// `rate_limit` kept.
+pub(super) fn agent_keeping(server: &Zendesk, rate_limit: RateLimit) -> (Client, Waits) {
     let waits = Waits::default();
     let client = Client::builder()
         .base_url(server.base_url())
         .api_token(EMAIL, API_TOKEN)
         .sleep(waits.sleep())
+        .rate_limit(rate_limit)
+        .build()
+        .expect("client");
+    (client, waits)
+}
+
+/// A client of `server` keeping `rate_limit`, whose waits are recorded and
+/// pass at once: the sandbox's rate-limit windows start again on each.
+pub(super) fn agent_in_time(server: &Arc<Zendesk>, rate_limit: RateLimit) -> (Client, Waits) {
+    let waits = Waits::default();
+    let windows = Arc::clone(server);
+    let client = Client::builder()
+        .base_url(server.base_url())
+        .api_token(EMAIL, API_TOKEN)
+        .sleep(waits.sleep_then(move || windows.reset_rate_limits()))
+        .rate_limit(rate_limit)
         .build()
         .expect("client");
     (client, waits)
