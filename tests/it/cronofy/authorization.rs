@@ -95,6 +95,13 @@ async fn requests_go_to_the_api_host_of_the_data_center() {
     // The mock server is an HTTPS proxy here: the client asks it to CONNECT
     // to the data center's API host, which shows where the call would go.
     let proxy = MockServer::start().await;
+    // A client built with its own HTTP client installs the rustls provider
+    // first (as a program with its own reqwest client must, unless another
+    // specbound client did already): run alone, this test would not have one.
+    let _ = Client::builder()
+        .access_token(ACCESS, None)
+        .build()
+        .unwrap();
     for dc in DataCenter::ALL {
         let http = reqwest::Client::builder()
             .proxy(reqwest::Proxy::https(proxy.uri()).unwrap())
