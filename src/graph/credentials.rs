@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use super::certificate::{ClientCertificate, JWT_BEARER};
 use super::generated::{Client, prelude::*, types};
 use super::spec::API;
 use crate::error::AuthErrorKind;
@@ -68,6 +69,8 @@ pub(crate) struct Login {
     pub(crate) tenant: String,
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<Secret>,
+    /// Signs a fresh client assertion for each token request instead of a secret.
+    pub(crate) client_certificate: Option<ClientCertificate>,
     /// Space-separated, prefixed for the cloud.
     pub(crate) scope: String,
     /// Client credentials: the `.default` scope of the cloud's Graph host.
@@ -80,18 +83,33 @@ impl fmt::Debug for Login {
             .field("tenant", &self.tenant)
             .field("client_id", &self.client_id)
             .field("has_client_secret", &self.client_secret.is_some())
+            .field("client_certificate", &self.client_certificate)
             .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }
 
 impl Login {
-    /// A token request of `grant_type` with the client's id and secret.
-    pub(crate) fn form(&self, grant_type: &str) -> types::TokenRequest {
+    /// A token request of `grant_type` with the client's id and its proof:
+    /// the secret, or a fresh assertion signed with the certificate.
+    pub(crate) fn form(&self, grant_type: &str) -> Result<types::TokenRequest> {
+        let mut form = self.public_form(grant_type);
+        form.client_secret = self.client_secret.clone();
+        if let Some(certificate) = &self.client_certificate {
+            form.client_assertion_type = Some(JWT_BEARER.to_string());
+            form.client_assertion =
+                Some(certificate.assertion(&self.client_id, &self.token_url()?)?);
+        }
+        Ok(form)
+    }
+
+    /// A token request of `grant_type` with the client's id alone (public
+    /// client flows: device code).
+    pub(crate) fn public_form(&self, grant_type: &str) -> types::TokenRequest {
         types::TokenRequest {
             client_id: self.client_id.clone(),
             grant_type: grant_type.to_string(),
-            client_secret: self.client_secret.clone(),
+            client_secret: None,
             scope: None,
             code: None,
             redirect_uri: None,
@@ -101,6 +119,21 @@ impl Login {
             client_assertion: None,
             device_code: None,
         }
+    }
+
+    /// The URL `request_token` posts to, the `aud` of client assertions:
+    /// the login client's base URL and the spec's path for the tenant
+    /// (`https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`).
+    pub(crate) fn token_url(&self) -> Result<String> {
+        use progenitor_client::ClientInfo as _;
+        let op = API
+            .operation("request_token")
+            .ok_or_else(|| Error::Config("the spec has no request_token operation".into()))?;
+        Ok(format!(
+            "{}{}",
+            self.client.baseurl(),
+            op.render_path(&[("tenant", &self.tenant)])
+        ))
     }
 
     /// Posts `form` to the token endpoint and reads the token.
@@ -124,7 +157,7 @@ impl Grant for Login {
     fn obtain<'a>(&'a self, current: Option<&'a OAuthToken>) -> BoxFuture<'a, Result<OAuthToken>> {
         Box::pin(async move {
             if let Some(refresh) = current.and_then(|t| t.refresh_token.clone()) {
-                let mut form = self.form("refresh_token");
+                let mut form = self.form("refresh_token")?;
                 form.refresh_token = Some(refresh);
                 form.scope = Some(self.scope.clone());
                 let mut token = self.request(form).await?;
@@ -136,13 +169,13 @@ impl Grant for Login {
                 return Ok(token);
             }
             if let Some(scope) = &self.app_scope {
-                if self.client_secret.is_none() {
+                if self.client_secret.is_none() && self.client_certificate.is_none() {
                     return Err(Error::auth(
                         AuthErrorKind::Missing,
-                        "client credentials need client_secret",
+                        "client credentials need client_secret or client_certificate",
                     ));
                 }
-                let mut form = self.form("client_credentials");
+                let mut form = self.form("client_credentials")?;
                 form.scope = Some(scope.clone());
                 return self.request(form).await;
             }
@@ -156,5 +189,63 @@ impl Grant for Login {
 
     fn can_obtain(&self, current: Option<&OAuthToken>) -> bool {
         current.is_some_and(|t| t.refresh_token.is_some()) || self.app_scope.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::super::{Client, ClientCertificate, Cloud, extras};
+
+    fn claims(jwt: &str) -> serde_json::Value {
+        let part = jwt.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn the_assertions_audience_is_the_token_endpoint_of_the_clouds_login_host() {
+        let certificate = ClientCertificate::from_pem(
+            include_bytes!("../../tests/fixtures/graph/cert/cert.pem"),
+            include_bytes!("../../tests/fixtures/graph/cert/key.pem"),
+        )
+        .unwrap();
+        for (cloud, token_url) in [
+            (
+                Cloud::Global,
+                "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
+            ),
+            (
+                Cloud::UsGovL4,
+                "https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token",
+            ),
+            (
+                Cloud::China,
+                "https://login.chinacloudapi.cn/contoso.onmicrosoft.com/oauth2/v2.0/token",
+            ),
+        ] {
+            let graph = Client::builder()
+                .cloud(cloud.clone())
+                .tenant("contoso.onmicrosoft.com")
+                .client_id("app-1")
+                .client_certificate(certificate.clone())
+                .client_credentials()
+                .build()
+                .unwrap();
+            let login = &extras::state(&graph).unwrap().login;
+            assert_eq!(login.token_url().unwrap(), token_url);
+            let form = login.form("client_credentials").unwrap();
+            assert!(form.client_secret.is_none());
+            let jwt = form.client_assertion.unwrap();
+            let claims = claims(jwt.expose());
+            assert_eq!(claims["aud"], token_url, "{cloud:?}");
+            assert_eq!(
+                (&claims["iss"], &claims["sub"]),
+                (&"app-1".into(), &"app-1".into())
+            );
+        }
     }
 }

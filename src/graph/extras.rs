@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::certificate::ClientCertificate;
 use super::cloud::Cloud;
 use super::credentials::{Credentials, Login};
 use super::generated::{Client, prelude::*, types};
@@ -68,6 +69,7 @@ pub struct ClientBuilder {
     tenant: String,
     client_id: Option<String>,
     client_secret: Option<Secret>,
+    client_certificate: Option<ClientCertificate>,
     scopes: Scopes,
     app_only: bool,
     account: String,
@@ -85,6 +87,7 @@ impl fmt::Debug for ClientBuilder {
             .field("version", &self.version)
             .field("tenant", &self.tenant)
             .field("client_id", &self.client_id)
+            .field("client_certificate", &self.client_certificate)
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }
@@ -101,6 +104,7 @@ impl Client {
             tenant: "common".into(),
             client_id: None,
             client_secret: None,
+            client_certificate: None,
             scopes: Scopes::helper(["basic"]),
             app_only: false,
             account: String::new(),
@@ -155,6 +159,33 @@ impl ClientBuilder {
     /// The client secret of a confidential application.
     pub fn client_secret(mut self, secret: impl Into<Secret>) -> Self {
         self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Authenticates the application with a certificate instead of a
+    /// secret: each token request (client credentials, and the code and
+    /// refresh grants of a confidential web app) carries a fresh assertion
+    /// signed with the certificate's key, whose `aud` is the cloud's token
+    /// endpoint for the tenant. The certificate must be registered with the
+    /// application (Entra admin center, App registrations, Certificates &
+    /// secrets). Not with [`client_secret`](Self::client_secret).
+    ///
+    /// ```no_run
+    /// # fn run() -> specbound::Result<()> {
+    /// use specbound::graph::{Client, ClientCertificate, Cloud};
+    /// let certificate = ClientCertificate::from_pem_files("app-cert.pem", "app-key.pem")?;
+    /// let graph = Client::builder()
+    ///     .cloud(Cloud::UsGovL4)
+    ///     .tenant("contoso.onmicrosoft.us")
+    ///     .client_id("11112222-bbbb-3333-cccc-4444dddd5555")
+    ///     .client_certificate(certificate)
+    ///     .client_credentials()
+    ///     .build()?;
+    /// # let _ = graph;
+    /// # Ok(()) }
+    /// ```
+    pub fn client_certificate(mut self, certificate: ClientCertificate) -> Self {
+        self.client_certificate = Some(certificate);
         self
     }
 
@@ -239,6 +270,11 @@ impl ClientBuilder {
 
     /// The client, or [`Error::Config`] / [`Error::Invalid`] naming what is wrong.
     pub fn build(self) -> Result<Client> {
+        if self.client_secret.is_some() && self.client_certificate.is_some() {
+            return Err(Error::Config(
+                "client_secret and client_certificate are both set: an application proves itself with one".into(),
+            ));
+        }
         let graph_root = self
             .base_url
             .clone()
@@ -273,6 +309,7 @@ impl ClientBuilder {
             tenant: self.tenant,
             client_id: self.client_id.unwrap_or_default(),
             client_secret: self.client_secret,
+            client_certificate: self.client_certificate,
             scope,
             app_scope,
         });
@@ -301,12 +338,12 @@ impl ClientBuilder {
 /// What the sign-in calls need, kept in the runtime.
 pub(crate) struct State {
     core: Arc<CredentialCore>,
-    login: Arc<Login>,
+    pub(super) login: Arc<Login>,
     cloud: Cloud,
     login_root: String,
 }
 
-fn state(client: &Client) -> Result<&State> {
+pub(super) fn state(client: &Client) -> Result<&State> {
     use progenitor_client::ClientInfo as _;
     client
         .inner()
@@ -395,7 +432,7 @@ impl GraphExt for Client {
         if code.trim().is_empty() {
             return Err(Error::invalid("code", "is empty"));
         }
-        let mut form = st.login.form("authorization_code");
+        let mut form = st.login.form("authorization_code")?;
         form.code = Some(Secret::from(code.to_string()));
         form.redirect_uri = Some(request.redirect_uri.clone());
         form.code_verifier = Some(request.verifier.clone());
@@ -440,9 +477,8 @@ impl GraphExt for Client {
         loop {
             let mut form = st
                 .login
-                .form("urn:ietf:params:oauth:grant-type:device_code");
+                .public_form("urn:ietf:params:oauth:grant-type:device_code");
             form.device_code = Some(device.device_code.clone());
-            form.client_secret = None;
             match st.login.request(form).await {
                 Ok(token) => {
                     st.core.set(token.clone()).await?;

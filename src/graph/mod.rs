@@ -4,10 +4,12 @@
 
 mod batch;
 mod batch_plan;
+mod certificate;
 mod cloud;
 mod copy;
 mod credentials;
 pub mod delta;
+pub(crate) mod der;
 mod download;
 mod extras;
 mod files;
@@ -69,6 +71,7 @@ pub mod prelude {
 }
 
 pub use self::batch::{BatchError, BatchItem, BatchOutcome, GraphBatch};
+pub use self::certificate::ClientCertificate;
 pub use self::cloud::Cloud;
 pub use self::copy::{
     CopyBuilder, CopyEvent, CopyMonitor, CopyStatus, DEFAULT_POLL_INTERVAL, JobStatus,

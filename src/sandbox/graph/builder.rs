@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::assertion::AppCertificate;
 use super::dispatch::Shared;
 use super::store::{Config, Store, URL_SAFE, UserRow, guid, random_text};
 use super::{Graph, config};
@@ -20,6 +21,7 @@ use crate::sandbox::engine::{self, PageTokens};
 pub struct GraphBuilder {
     users: Vec<(String, String)>,
     client: Option<(String, Secret)>,
+    certificates: Vec<(String, Vec<u8>)>,
     redirect_uris: Vec<String>,
     inbox_messages: usize,
     page_size: usize,
@@ -37,6 +39,10 @@ impl fmt::Debug for GraphBuilder {
         f.debug_struct("GraphBuilder")
             .field("users", &self.users)
             .field("client_id", &self.client.as_ref().map(|c| &c.0))
+            .field(
+                "certificates_of",
+                &self.certificates.iter().map(|c| &c.0).collect::<Vec<_>>(),
+            )
             .field("redirect_uris", &self.redirect_uris)
             .field("inbox_messages", &self.inbox_messages)
             .field("page_size", &self.page_size)
@@ -49,6 +55,7 @@ impl GraphBuilder {
         GraphBuilder {
             users: Vec::new(),
             client: None,
+            certificates: Vec::new(),
             redirect_uris: Vec::new(),
             inbox_messages: 3,
             page_size: 10,
@@ -76,9 +83,24 @@ impl GraphBuilder {
     }
 
     /// The registered application. Without one, any client id is accepted
-    /// (and any secret for client credentials).
+    /// (and any secret for client credentials; assertions are always
+    /// checked against [`app_certificate`](Self::app_certificate)).
     pub fn client(mut self, client_id: &str, client_secret: &str) -> Self {
         self.client = Some((client_id.to_string(), Secret::new(client_secret)));
+        self
+    }
+
+    /// A certificate (the first `CERTIFICATE` block of `cert_pem`, RSA)
+    /// registered with the application `client_id`; repeat for several.
+    /// Client credentials may then prove themselves with a `client_assertion`
+    /// signed by its key instead of a secret. An assertion whose certificate
+    /// is not registered for its client is refused (`invalid_client`,
+    /// AADSTS700027), even when no application is registered with
+    /// [`client`](Self::client). A PEM that cannot be read makes
+    /// [`start`](Self::start) fail.
+    pub fn app_certificate(mut self, client_id: &str, cert_pem: impl AsRef<[u8]>) -> Self {
+        self.certificates
+            .push((client_id.to_string(), cert_pem.as_ref().to_vec()));
         self
     }
 
@@ -163,6 +185,11 @@ impl GraphBuilder {
             return Err(config("the page size must be at least 1"));
         }
         let store = self.seed()?;
+        let certificates = self
+            .certificates
+            .iter()
+            .map(|(client, pem)| AppCertificate::from_pem(client, pem).map_err(|e| config(&e)))
+            .collect::<Result<Vec<_>>>()?;
         let http = crate::runtime::Config::default().http_client()?;
         let rate_limit = self.rate_limit.map(|limit| {
             (
@@ -174,6 +201,7 @@ impl GraphBuilder {
             state: Mutex::new(store),
             config: Config {
                 client: self.client,
+                certificates,
                 redirect_uris: self.redirect_uris,
                 tenant_id: guid(),
                 page_size: self.page_size,

@@ -153,7 +153,9 @@ impl Shared {
                 self.rate_check()?;
                 let body = call.body().map_err(|_| bad_body())?;
                 let ctx = self.ctx();
-                let answer = self.with_state(|s| oauth::token(s, &ctx, &body, &self.refreshes))?;
+                let path = &call.request.path;
+                let answer =
+                    self.with_state(|s| oauth::token(s, &ctx, path, &body, &self.refreshes))?;
                 Ok(answer
                     .with_header("cache-control", "no-store")
                     .with_header("pragma", "no-cache"))
@@ -161,7 +163,7 @@ impl Shared {
             "request_device_code" => {
                 let body = call.body().map_err(|_| bad_body())?;
                 let ctx = self.ctx();
-                self.with_state(|s| oauth::device_code(s, &ctx, &body))
+                self.with_state(|s| oauth::device_code(s, &ctx, &call.request.path, &body))
             }
             _ => {
                 let caller = self.authenticate(call.credential.as_ref().map(|c| c.1.as_str()))?;

@@ -11,7 +11,8 @@
 //! - **Sign-in** (`oauth`): authorization codes with PKCE (S256), from
 //!   the authorization page or [`Graph::authorization_code_for`]; refresh
 //!   tokens rotated on each use (the old one is then `invalid_grant`);
-//!   client credentials (`/.default`); device codes
+//!   client credentials (`/.default`) with a secret or a certificate's
+//!   signed assertion ([`GraphBuilder::app_certificate`]); device codes
 //!   ([`Graph::approve_device_code`]); [`Graph::issue_token`] for peers that
 //!   bring their own token. A missing, unknown or expired bearer token is
 //!   401 `InvalidAuthenticationToken`; a user reaches only their own
@@ -81,6 +82,7 @@
 //! ```
 
 mod aliases;
+mod assertion;
 mod batch;
 mod builder;
 mod calendar;

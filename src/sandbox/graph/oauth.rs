@@ -1,9 +1,10 @@
 //! The identity platform on the sandbox's root: the token endpoint
 //! (`/{tenant}/oauth2/v2.0/token`: authorization code with PKCE S256,
 //! refresh token with rotation, client credentials with a `/.default`
-//! scope, device code), the device authorization endpoint, and the
-//! authorization page (`/{tenant}/oauth2/v2.0/authorize`), which signs in
-//! the sandbox's signed-in user at once and redirects with a code.
+//! scope and a secret or a certificate's assertion (`assertion`), device
+//! code), the device authorization endpoint, and the authorization page
+//! (`/{tenant}/oauth2/v2.0/authorize`), which signs in the sandbox's
+//! signed-in user at once and redirects with a code.
 //!
 //! Refresh tokens are only issued when the scope asks for `offline_access`.
 //! With rotation on (the default) each refresh answers a new refresh token
@@ -19,6 +20,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
+use super::assertion;
 use super::dispatch::Ctx;
 use super::errors::{GraphErr, Outcome, oauth, ok};
 use super::store::{
@@ -38,8 +40,14 @@ fn field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// Checks the client id (and secret, when one is sent or `secret_needed`).
-fn check_client(config: &Config, body: &Value, secret_needed: bool) -> Result<String, GraphErr> {
+/// Checks the client id and its proof: the secret or the assertion, when
+/// one is sent or `secret_needed`. An assertion's `aud` must be `token_url`.
+fn check_client(
+    config: &Config,
+    body: &Value,
+    secret_needed: bool,
+    token_url: &str,
+) -> Result<String, GraphErr> {
     let id = field(body, "client_id").ok_or_else(|| {
         oauth(
             "invalid_request",
@@ -48,7 +56,15 @@ fn check_client(config: &Config, body: &Value, secret_needed: bool) -> Result<St
         )
     })?;
     let secret = field(body, "client_secret");
-    if secret_needed && secret.is_none() {
+    let assertion = field(body, "client_assertion");
+    if secret.is_some() && assertion.is_some() {
+        return Err(oauth(
+            "invalid_request",
+            90023,
+            "The request must contain either 'client_assertion' or 'client_secret', not both.",
+        ));
+    }
+    if secret_needed && secret.is_none() && assertion.is_none() {
         return Err(oauth(
             "invalid_client",
             7000218,
@@ -71,20 +87,26 @@ fn check_client(config: &Config, body: &Value, secret_needed: bool) -> Result<St
             ));
         }
     }
+    if assertion.is_some() {
+        assertion::verify(config, body, id, token_url)?;
+    }
     Ok(id.to_string())
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token`.
+/// `POST /{tenant}/oauth2/v2.0/token`, posted to `path`.
 pub(super) fn token(
     store: &mut Store,
     ctx: &Ctx<'_>,
+    path: &str,
     body: &Value,
     refreshes: &AtomicU64,
 ) -> Outcome {
+    let token_url = format!("{}{path}", ctx.root);
+    let check_client = |secret_needed| check_client(ctx.config, body, secret_needed, &token_url);
     let grant = field(body, "grant_type").unwrap_or("");
     match grant {
         "authorization_code" => {
-            let client = check_client(ctx.config, body, false)?;
+            let client = check_client(false)?;
             let code = field(body, "code").unwrap_or("");
             let row = store.codes.remove(code).ok_or_else(|| {
                 oauth("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
@@ -119,7 +141,7 @@ pub(super) fn token(
             ok(store.issue(ctx.config, &row.user_id, &client, &scope))
         }
         "refresh_token" => {
-            let client = check_client(ctx.config, body, false)?;
+            let client = check_client(false)?;
             let old = field(body, "refresh_token").unwrap_or("");
             let row = store.refresh_tokens.get(old).cloned().ok_or_else(|| {
                 oauth("invalid_grant", 70000, "The provided value for the 'refresh_token' is not valid: it is unknown, revoked or was already used.")
@@ -142,7 +164,7 @@ pub(super) fn token(
             ok(answer)
         }
         "client_credentials" => {
-            check_client(ctx.config, body, true)?;
+            check_client(true)?;
             let scope = field(body, "scope").unwrap_or("");
             if !scope.split(' ').all(|s| s.ends_with("/.default")) || scope.is_empty() {
                 return Err(oauth(
@@ -201,9 +223,9 @@ pub(super) fn token(
     }
 }
 
-/// `POST /{tenant}/oauth2/v2.0/devicecode`.
-pub(super) fn device_code(store: &mut Store, ctx: &Ctx<'_>, body: &Value) -> Outcome {
-    let client = check_client(ctx.config, body, false)?;
+/// `POST /{tenant}/oauth2/v2.0/devicecode`, posted to `path`.
+pub(super) fn device_code(store: &mut Store, ctx: &Ctx<'_>, path: &str, body: &Value) -> Outcome {
+    let client = check_client(ctx.config, body, false, &format!("{}{path}", ctx.root))?;
     let scope = field(body, "scope").unwrap_or("User.Read").to_string();
     let device = random_text(48, URL_SAFE);
     let user_code = random_text(9, b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789");

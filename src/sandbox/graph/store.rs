@@ -10,6 +10,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use super::assertion::AppCertificate;
 use super::errors::{GraphErr, not_found};
 use super::notify::Outgoing;
 use super::times::fmt_utc;
@@ -19,6 +20,8 @@ use crate::runtime::Secret;
 pub(super) struct Config {
     /// The registered client id and secret (`None`: any client is accepted).
     pub(super) client: Option<(String, Secret)>,
+    /// Certificates registered with applications, for client assertions.
+    pub(super) certificates: Vec<AppCertificate>,
     /// Registered redirect URIs (empty: any http or https URI).
     pub(super) redirect_uris: Vec<String>,
     /// The directory's tenant id.
@@ -40,6 +43,7 @@ impl Config {
     pub(super) fn for_tests() -> Config {
         Config {
             client: None,
+            certificates: Vec::new(),
             redirect_uris: Vec::new(),
             tenant_id: "tenant".into(),
             page_size: 10,

@@ -2,6 +2,7 @@
 
 mod auth;
 mod batch;
+mod certificate;
 mod delta;
 #[cfg(feature = "sandbox")]
 mod every_operation;

@@ -191,3 +191,258 @@ async fn a_device_code_signs_in_once_its_user_has_entered_it() {
         "approved before the first poll"
     );
 }
+
+mod certificates {
+    use base64::Engine as _;
+    use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+    use specbound::graph::ClientCertificate;
+
+    use super::super::certificate::{CERT, KEY, OTHER_CERT, OTHER_KEY, THUMBPRINT, certificate};
+    use super::*;
+    use crate::support::assert_auth_error;
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// A JWT of `header` and `claims` signed RS256 with `key_pem` (PKCS#8).
+    fn rs256(key_pem: &[u8], header: Value, claims: Value) -> String {
+        let der = PrivatePkcs8KeyDer::from_pem_slice(key_pem).unwrap();
+        let key = RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
+        let signed = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let mut signature = vec![0; key.public().modulus_len()];
+        let rng = ring::rand::SystemRandom::new();
+        key.sign(&RSA_PKCS1_SHA256, &rng, signed.as_bytes(), &mut signature)
+            .unwrap();
+        format!("{signed}.{}", b64(&signature))
+    }
+
+    #[tokio::test]
+    async fn a_certificate_client_gets_an_application_token_and_reads_any_users_mail() {
+        let server = sandbox()
+            .app_certificate(CLIENT_ID, CERT)
+            .start()
+            .await
+            .unwrap();
+        let waits = Waits::default();
+        let app = builder(&server, &waits)
+            .client_certificate(certificate())
+            .client_credentials()
+            .build()
+            .unwrap();
+        let megan = Mailbox::user(MEGAN).unwrap();
+        let messages = app
+            .list_messages()
+            .mailbox(megan.clone())
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!messages.value.is_empty());
+        let adele = app
+            .get_user()
+            .mailbox(Mailbox::user(ADELE).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(adele.display_name.as_deref(), Some("Adele Vance"));
+        let (status, code) = refusal(app.get_user().mailbox(Mailbox::me()).send().await);
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "BadRequest"),
+            "no /me for an app"
+        );
+        let served = server.operations_served();
+        assert_eq!(
+            served.iter().filter(|op| **op == "request_token").count(),
+            1,
+            "{served:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_certificate_the_application_lacks_is_refused_as_entra_refuses_it() {
+        let server = sandbox()
+            .app_certificate(CLIENT_ID, CERT)
+            .start()
+            .await
+            .unwrap();
+        let waits = Waits::default();
+        let wrong = builder(&server, &waits)
+            .client_certificate(ClientCertificate::from_pem(OTHER_CERT, OTHER_KEY).unwrap())
+            .client_credentials()
+            .build()
+            .unwrap();
+        let err = wrong
+            .get_user()
+            .mailbox(Mailbox::user(MEGAN).unwrap())
+            .send()
+            .await
+            .unwrap_err();
+        let reason = assert_auth_error(&err, specbound::AuthErrorKind::RefreshFailed);
+        assert!(reason.contains("401"), "{reason}");
+        assert!(reason.contains("invalid_client"), "{reason}");
+        assert!(reason.contains("AADSTS700027"), "{reason}");
+        // Entra names the thumbprint the client used (other_cert.pem's).
+        assert!(
+            reason.contains("7hdbrdK7iUH7jLG3bblwYM0AuntZq6PVHHOwOOLFgQE"),
+            "{reason}"
+        );
+        assert_eq!(server.operations_served(), ["request_token"]);
+    }
+
+    #[tokio::test]
+    async fn the_token_endpoint_checks_every_part_of_an_assertion() {
+        let server = sandbox()
+            .app_certificate(CLIENT_ID, CERT)
+            .start()
+            .await
+            .unwrap();
+        let waits = Waits::default();
+        let login = builder(&server, &waits)
+            .build()
+            .unwrap()
+            .login_client()
+            .unwrap();
+        let token_url = format!("{}/contoso/oauth2/v2.0/token", server.login_url());
+        let now = chrono::Utc::now().timestamp();
+        let claims = |changes: Value| {
+            let mut c = json!({
+                "aud": token_url, "iss": CLIENT_ID, "sub": CLIENT_ID,
+                "jti": "00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
+                "nbf": now, "iat": now, "exp": now + 600,
+            });
+            for (k, v) in changes.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            c
+        };
+        let header = json!({"alg": "RS256", "typ": "JWT", "x5t#S256": THUMBPRINT});
+        let good = rs256(KEY, header.clone(), claims(json!({})));
+        // Older clients send x5t, the SHA-1 thumbprint: found too.
+        let der = CertificateDer::from_pem_slice(CERT).unwrap();
+        let sha1 = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
+        let with_x5t = rs256(
+            KEY,
+            json!({"alg": "RS256", "typ": "JWT", "x5t": b64(sha1.as_ref())}),
+            claims(json!({})),
+        );
+        let mut tampered = good.clone();
+        tampered.replace_range(tampered.len() - 8.., "AAAAAAAA");
+        /// Status, `error` and the start of `error_description`; `None`: a token.
+        type Refusal = Option<(u16, &'static str, &'static str)>;
+        let cases: Vec<(&str, Value, Refusal)> = vec![
+            (
+                "RS256 with x5t#S256",
+                json!({"client_assertion": good}),
+                None,
+            ),
+            (
+                "RS256 with x5t",
+                json!({"client_assertion": with_x5t}),
+                None,
+            ),
+            (
+                "HS256",
+                json!({"client_assertion": rs256(KEY, json!({"alg": "HS256", "x5t#S256": THUMBPRINT}), claims(json!({})))}),
+                Some((401, "invalid_client", "AADSTS5002738")),
+            ),
+            (
+                "another issuer",
+                json!({"client_assertion": rs256(KEY, header.clone(), claims(json!({"iss": "app-2"})))}),
+                Some((401, "invalid_client", "AADSTS700021")),
+            ),
+            (
+                "the global cloud's audience",
+                json!({"client_assertion": rs256(KEY, header.clone(), claims(json!({
+                    "aud": "https://login.microsoftonline.com/contoso/oauth2/v2.0/token"})))}),
+                Some((401, "invalid_client", "AADSTS700023")),
+            ),
+            (
+                "expired an hour ago",
+                json!({"client_assertion": rs256(KEY, header.clone(), claims(json!({
+                    "nbf": now - 4200, "iat": now - 4200, "exp": now - 3600})))}),
+                Some((401, "invalid_client", "AADSTS700024")),
+            ),
+            (
+                "valid from in an hour",
+                json!({"client_assertion": rs256(KEY, header.clone(), claims(json!({"nbf": now + 3600})))}),
+                Some((401, "invalid_client", "AADSTS700024")),
+            ),
+            (
+                "signed by another key",
+                json!({"client_assertion": rs256(OTHER_KEY, header.clone(), claims(json!({})))}),
+                Some((401, "invalid_client", "AADSTS700027")),
+            ),
+            (
+                "a tampered signature",
+                json!({"client_assertion": tampered}),
+                Some((401, "invalid_client", "AADSTS700027")),
+            ),
+            (
+                "not a JWT",
+                json!({"client_assertion": "a.b"}),
+                Some((401, "invalid_client", "AADSTS50027")),
+            ),
+            (
+                "another assertion type",
+                json!({"client_assertion": good, "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"}),
+                Some((400, "invalid_request", "AADSTS90011")),
+            ),
+            (
+                "a secret too",
+                json!({"client_assertion": good, "client_secret": CLIENT_SECRET}),
+                Some((400, "invalid_request", "AADSTS90023")),
+            ),
+        ];
+        for (case, fields, refused) in cases {
+            let mut fields = fields;
+            fields["scope"] = json!(format!("{}/.default", server.base_url()));
+            if fields.get("client_assertion_type").is_none() {
+                fields["client_assertion_type"] =
+                    json!("urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+            }
+            let answer = login
+                .request_token()
+                .tenant("contoso")
+                .body(token_request("client_credentials", fields))
+                .send()
+                .await;
+            match (answer, refused) {
+                (Ok(token), None) => assert!(!token.into_inner().access_token.expose().is_empty()),
+                (Err(err), Some((status, code, aadsts))) => {
+                    let api = err.api().unwrap_or_else(|| panic!("{case}: {err:?}"));
+                    assert_eq!(
+                        (api.status.as_u16(), api.code.as_deref()),
+                        (status, Some(code)),
+                        "{case}"
+                    );
+                    assert!(api.message.starts_with(aadsts), "{case}: {}", api.message);
+                }
+                (answer, expected) => panic!("{case}: {answer:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_certificate_that_is_not_pem_stops_the_start_with_a_config_error() {
+        let started = Graph::builder()
+            .user(ADELE, "Adele Vance")
+            .app_certificate(CLIENT_ID, b"not a certificate")
+            .start()
+            .await;
+        match started {
+            Err(specbound::Error::Config(reason)) => {
+                assert!(reason.contains(CLIENT_ID), "{reason}")
+            }
+            other => panic!("expected Error::Config, got {other:?}"),
+        }
+    }
+}
