@@ -327,7 +327,19 @@ impl Req {
     /// `me` (the signed-in user) or `users/{id or principal name}`. A user
     /// reaches only their own mailbox; the application reaches every one.
     pub(super) fn user(&self, store: &Store, param: &str) -> Result<String, GraphErr> {
-        let raw = self.param(param);
+        self.user_named(store, self.param(param))
+    }
+
+    /// Whether the operation has the path parameter `name`.
+    pub(super) fn has_param(&self, name: &str) -> bool {
+        self.op
+            .parameter(crate::runtime::spec::Location::Path, name)
+            .is_some()
+    }
+
+    /// The user `raw` names (`me` or `users/{id or principal name}`), as
+    /// [`Req::user`] reads a path parameter.
+    pub(super) fn user_named(&self, store: &Store, raw: &str) -> Result<String, GraphErr> {
         let id = if raw == "me" {
             match &self.caller {
                 Caller::User(id) => id.clone(),
@@ -492,6 +504,7 @@ mod tests {
                 .map(|p| {
                     let value = match p.name {
                         "mailbox" | "calendar_owner" | "owner" => "me",
+                        "calendar" => "me/calendar",
                         "drive" => "me/drive",
                         "item" => "root",
                         "site_id" => "root",
