@@ -420,3 +420,38 @@ async fn a_message_named_below_its_folder_is_read_changed_and_deleted_there_only
         .into_inner();
     assert_eq!(round.value.len(), 2);
 }
+
+#[tokio::test]
+async fn the_beta_version_root_answers_the_same_operations() {
+    let server = sandbox().inbox_messages(4).start().await.unwrap();
+    let waits = crate::support::Waits::default();
+    let token = server.issue_token(ADELE).unwrap();
+    let beta = builder(&server, &waits)
+        .version(specbound::graph::ApiVersion::Beta)
+        .token(token)
+        .build()
+        .unwrap();
+    let inbox: Vec<types::Message> = beta
+        .list_folder_messages()
+        .mailbox(Mailbox::me())
+        .mail_folder_id("inbox")
+        .top(top(3))
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(inbox.len(), 4, "two pages, the next link below /beta");
+    let (status, code) = refusal(
+        beta.get_message()
+            .mailbox(Mailbox::me())
+            .message_id("no-such-message")
+            .send()
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (404, "ErrorItemNotFound"));
+    // A path below /beta that is no operation is Graph's 400, as below /v1.0.
+    let answer = reqwest::get(format!("{}/beta/me/nowhere", server.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 400);
+}
