@@ -1,5 +1,5 @@
 //! Typed values of the spec's multi-segment path parameters (`mailbox`,
-//! `calendar_owner`, `owner`, `drive`, `item`): each id is percent-encoded
+//! `calendar_owner`, `calendar`, `owner`, `drive`, `item`): each id is percent-encoded
 //! and refused when it is `.` or `..`, so no value can reach another
 //! resource. The spec's patterns check the same again before sending.
 
@@ -81,6 +81,11 @@ path_value!(
     CalendarOwner
 );
 path_value!(
+    /// A calendar: the default calendar of a user or group, or one of a
+    /// user's calendars by id. The `calendar` path parameter.
+    Calendar
+);
+path_value!(
     /// Whose drives: a user, group or site. The `owner` path parameter.
     Owner
 );
@@ -127,6 +132,35 @@ impl CalendarOwner {
 impl From<Mailbox> for CalendarOwner {
     fn from(m: Mailbox) -> Self {
         CalendarOwner(m.0)
+    }
+}
+
+impl Calendar {
+    /// The default calendar of a user or group (`me/calendar`,
+    /// `users/{id}/calendar`, `groups/{id}/calendar`); a [`Mailbox`] does too.
+    pub fn default_of(owner: impl Into<CalendarOwner>) -> Self {
+        Calendar(format!("{}/calendar", owner.into().0))
+    }
+
+    /// One of a user's calendars by id (`me/calendars/{id}`,
+    /// `users/{user}/calendars/{id}`).
+    pub fn by_id(mailbox: Mailbox, id: &str) -> Result<Self> {
+        Ok(Calendar(format!(
+            "{}/calendars/{}",
+            mailbox.0,
+            segment("calendar", id)?
+        )))
+    }
+
+    /// One of a user's calendars by id, written below its calendar group
+    /// (`me/calendarGroups/{group}/calendars/{id}`).
+    pub fn in_group(mailbox: Mailbox, group_id: &str, id: &str) -> Result<Self> {
+        Ok(Calendar(format!(
+            "{}/calendarGroups/{}/calendars/{}",
+            mailbox.0,
+            segment("calendar group", group_id)?,
+            segment("calendar", id)?
+        )))
     }
 }
 
@@ -295,5 +329,63 @@ mod tests {
             "items/X1:/a:"
         );
         assert!(Item::special("approot").unwrap().join("a").is_err());
+    }
+
+    #[test]
+    fn calendars_are_written_as_the_calendar_parameter_admits() {
+        use crate::graph::spec::API;
+        use crate::runtime::spec::Location;
+        let pattern = API
+            .operation("list_calendar_events")
+            .and_then(|op| op.parameter(Location::Path, "calendar"))
+            .and_then(|p| p.segments_pattern)
+            .unwrap();
+        let calendars = [
+            (Calendar::default_of(CalendarOwner::me()), "me/calendar"),
+            (Calendar::default_of(Mailbox::me()), "me/calendar"),
+            (
+                Calendar::default_of(Mailbox::user("adele@contoso.com").unwrap()),
+                "users/adele@contoso.com/calendar",
+            ),
+            (
+                Calendar::default_of(CalendarOwner::group("g1").unwrap()),
+                "groups/g1/calendar",
+            ),
+            (
+                Calendar::by_id(Mailbox::me(), "AAMk/x=").unwrap(),
+                "me/calendars/AAMk%2Fx=",
+            ),
+            (
+                Calendar::by_id(Mailbox::user("u1").unwrap(), "c1").unwrap(),
+                "users/u1/calendars/c1",
+            ),
+            (
+                Calendar::in_group(Mailbox::me(), "g1", "c1").unwrap(),
+                "me/calendarGroups/g1/calendars/c1",
+            ),
+        ];
+        for (calendar, written) in calendars {
+            assert_eq!(calendar.as_str(), written);
+            assert!(
+                crate::runtime::validate::matches(pattern, written),
+                "{written}"
+            );
+        }
+        assert!(Calendar::by_id(Mailbox::me(), "..").is_err());
+        assert!(Calendar::in_group(Mailbox::me(), ".", "c1").is_err());
+        for refused in [
+            "me",
+            "me/calendars",
+            "groups/g1/calendars/c1",
+            "me/calendars/..",
+            "me/calendars/%2e",
+            "me/calendar/events",
+            "users/../calendar",
+        ] {
+            assert!(
+                !crate::runtime::validate::matches(pattern, refused),
+                "{refused}"
+            );
+        }
     }
 }

@@ -79,7 +79,7 @@ pub use self::copy::{
 pub use self::download::{DownloadBuilder, DownloadError};
 pub use self::extras::{ApiVersion, ClientBuilder, DeviceCode, GraphExt};
 pub use self::files::GraphFiles;
-pub use self::ids::{CalendarOwner, Drive, Item, Mailbox, Owner};
+pub use self::ids::{Calendar, CalendarOwner, Drive, Item, Mailbox, Owner};
 pub use self::prefer::Prefer;
 pub use self::query::{Attr, BuiltQuery, Filter, Lambda, ODataValue, Query, QueryTarget, attr};
 pub use self::quickxor::QuickXorHash;

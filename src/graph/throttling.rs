@@ -10,7 +10,9 @@
 //! A request is an Outlook one when its operation is tagged `mail`,
 //! `calendar` or `contacts` in the spec and addresses a resource of a
 //! mailbox (its `mailbox` or `calendar_owner` path value, followed by more
-//! path): `/me/messages`, `/users/{id}/events`, `/groups/{id}/calendar`.
+//! path, or the mailbox a `calendar` value names first): `/me/messages`,
+//! `/users/{id}/events`, `/groups/{id}/calendar`, and
+//! `/users/{id}/calendars/{calendar id}/events` in `users/{id}`.
 //! The client knows a mailbox by how it is written: `me` and
 //! `users/{my id}` are kept apart, and requests to other hosts (upload
 //! session URLs) are not counted.
@@ -31,8 +33,10 @@ pub(crate) const OUTLOOK_IN_FLIGHT: u32 = 4;
 /// The spec's tags of the Outlook service's operations.
 const OUTLOOK_TAGS: [&str; 3] = ["mail", "calendar", "contacts"];
 
-/// The path parameters that name a mailbox (`me`, `users/{id}`, `groups/{id}`).
-const MAILBOX_PARAMETERS: [&str; 2] = ["mailbox", "calendar_owner"];
+/// The path parameters that name a mailbox (`me`, `users/{id}`,
+/// `groups/{id}`), or a resource of one it names first (`calendar`:
+/// `me/calendars/{id}` is in `me`).
+const MAILBOX_PARAMETERS: [&str; 3] = ["mailbox", "calendar_owner", "calendar"];
 
 /// The operation that carries a JSON batch (`x-specbound-batch-limit`).
 pub(crate) const BATCH: &str = "batch";
@@ -80,8 +84,22 @@ fn outlook_mailbox(op: &Operation, values: &[(&str, String)]) -> Option<String> 
     if op.path.trim_start_matches('/') == format!("{{{name}}}") {
         return None;
     }
-    let decoded = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+    let decoded = percent_encoding::percent_decode_str(mailbox_part(value)).decode_utf8_lossy();
     Some(decoded.to_lowercase())
+}
+
+/// The mailbox a path value names first: `me`, or `users/{id}` and
+/// `groups/{id}` (ids are percent-encoded, so they hold no `/`).
+fn mailbox_part(value: &str) -> &str {
+    let segments = if value.split('/').next() == Some("me") {
+        1
+    } else {
+        2
+    };
+    match value.match_indices('/').nth(segments - 1) {
+        Some((end, _)) => &value[..end],
+        None => value,
+    }
 }
 
 /// Whether a request of `method` uploads its body (Outlook counts POST,
@@ -307,6 +325,56 @@ mod tests {
         assert_eq!(mailbox("GET", "/me"), None);
         assert_eq!(mailbox("GET", "/me/drive/root/children"), None);
         assert_eq!(mailbox("POST", "/$batch"), None);
+    }
+
+    #[test]
+    fn a_request_through_a_calendar_counts_in_the_mailbox_it_names() {
+        let mailbox =
+            |method: &str, path: &str| route(method, path).and_then(|(op, m)| Some((op.id, m?)));
+        for (method, path, id, key) in [
+            ("GET", "/me/calendar/events", "list_calendar_events", "me"),
+            (
+                "POST",
+                "/me/calendars/AAMk%2Fx=/events",
+                "create_calendar_event",
+                "me",
+            ),
+            (
+                "GET",
+                "/users/AdeleV%40Contoso.com/calendars/c1/events/e1",
+                "get_calendar_event",
+                "users/adelev@contoso.com",
+            ),
+            (
+                "DELETE",
+                "/users/AdeleV@contoso.com/calendarGroups/g1/calendars/c1/events/e1",
+                "delete_calendar_event",
+                "users/adelev@contoso.com",
+            ),
+            (
+                "GET",
+                "/users/u1/calendar/calendarView",
+                "list_calendar_view_of_calendar",
+                "users/u1",
+            ),
+            (
+                "PATCH",
+                "/groups/g1/calendar/events/e1",
+                "update_calendar_event",
+                "groups/g1",
+            ),
+        ] {
+            assert_eq!(
+                mailbox(method, path),
+                Some((id, key.to_string())),
+                "{method} {path}"
+            );
+        }
+        // One mailbox, one key: its calendars share the mailbox's limits.
+        assert_eq!(
+            mailbox("GET", "/users/u1/calendars/c1/events").map(|(_, k)| k),
+            mailbox("GET", "/users/u1/events").map(|(_, k)| k)
+        );
     }
 
     #[test]

@@ -47,6 +47,13 @@ pub(crate) trait Api: Send + Sync + 'static {
         self.base_path()
     }
 
+    /// Other paths operation `op` is served below as well, answered as
+    /// below [`base_path_of`](Api::base_path_of) (a preview version root
+    /// beside the stable one); none by default.
+    fn other_base_paths_of(&self, _op: &'static Operation) -> &[&str] {
+        &[]
+    }
+
     /// The answer of an injected fault that replaces the operation's answer
     /// (`status`, with `Retry-After` when given), in the API's words; by
     /// default a plain-text body.
@@ -218,11 +225,16 @@ pub(crate) fn route(
         .iter()
         .filter(|op| op.method == request.method.as_str())
         .find_map(|op| {
-            let path = request
-                .path
-                .strip_prefix(api.base_path_of(op))
-                .filter(|p| p.starts_with('/'))?;
-            op.match_path(path).map(|values| (op, values))
+            std::iter::once(api.base_path_of(op))
+                .chain(api.other_base_paths_of(op).iter().copied())
+                .find_map(|base| {
+                    let path = request
+                        .path
+                        .strip_prefix(base)
+                        .filter(|p| p.starts_with('/'))?;
+                    op.match_path(path)
+                })
+                .map(|values| (op, values))
         })
 }
 

@@ -54,6 +54,10 @@ impl Api for Echo {
         "/v9"
     }
 
+    fn other_base_paths_of(&self, _op: &'static Operation) -> &[&str] {
+        &["/preview"]
+    }
+
     fn handle(&self, call: Call) -> Response {
         Response::json(
             StatusCode::OK,
@@ -111,6 +115,28 @@ async fn requests_are_routed_by_the_table_with_their_credential_and_checks() {
         .unwrap_err();
     assert!(unrouted.is_not_found(), "{unrouted:?}");
     assert_eq!(server.operations_served(), ["get_thing", "get_thing"]);
+}
+
+#[test]
+fn an_operation_is_routed_below_each_of_its_roots_and_nowhere_else() {
+    let request = |path: &str| super::Request {
+        method: http::Method::GET,
+        path: path.to_string(),
+        query: Default::default(),
+        headers: Default::default(),
+        body: Default::default(),
+    };
+    for path in ["/v9/things/a1", "/preview/things/a1"] {
+        let routed = super::route(&Echo, &request(path));
+        assert_eq!(
+            routed.map(|(op, values)| (op.id, values)),
+            Some(("get_thing", vec![("id", "a1".to_string())])),
+            "{path}"
+        );
+    }
+    for path in ["/things/a1", "/v8/things/a1", "/previewthings/a1"] {
+        assert!(super::route(&Echo, &request(path)).is_none(), "{path}");
+    }
 }
 
 #[tokio::test]

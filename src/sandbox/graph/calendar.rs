@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::dispatch::{Ctx, Req};
-use super::errors::{GraphErr, Outcome, accepted, bad_request, created, no_content, ok};
+use super::dispatch::{Ctx, Req, decode};
+use super::errors::{GraphErr, Outcome, accepted, bad_request, created, no_content, not_found, ok};
 use super::pages::{Round, outlook_removed};
 use super::store::{Row, Store, UserRow, outlook_id};
 use super::subscriptions::Watch;
@@ -46,18 +46,21 @@ const WRITABLE: &[&str] = &[
 impl Store {
     /// The calendar operations.
     pub(super) fn calendar(&mut self, ctx: &Ctx<'_>, req: &Req) -> Outcome {
-        let owner_param = if req
-            .op
-            .parameter(crate::runtime::spec::Location::Path, "calendar_owner")
-            .is_some()
-        {
-            "calendar_owner"
-        } else {
-            "mailbox"
-        };
-        let user = req.user(self, owner_param)?;
-        let zone = preferred_zone(req.header("prefer")).unwrap_or_else(|| "UTC".into());
         let event_id = req.param("event_id");
+        // A `calendar` path value names the user and one of their calendars;
+        // an event below it must be in that calendar.
+        let (user, calendar) = if req.has_param("calendar") {
+            let (user, calendar) = self.named_calendar(req)?;
+            if !event_id.is_empty() {
+                self.event_in(&user, &calendar, event_id)?;
+            }
+            (user, calendar)
+        } else if req.has_param("calendar_owner") {
+            (req.user(self, "calendar_owner")?, String::new())
+        } else {
+            (req.user(self, "mailbox")?, String::new())
+        };
+        let zone = preferred_zone(req.header("prefer")).unwrap_or_else(|| "UTC".into());
         match req.op.id {
             "get_default_calendar" => {
                 let id = self.default_calendar(&user).unwrap_or_default();
@@ -174,28 +177,22 @@ impl Store {
                 ctx.list(req, "Event", items)
             }
             "list_calendar_events" => {
-                let calendar = req.param("calendar_id");
-                self.calendars.find(&user, calendar)?;
                 let items = self
                     .events
-                    .within(&user, calendar)
+                    .within(&user, &calendar)
                     .map(|r| show_event(r, &zone))
                     .collect();
                 ctx.list(req, "Event", items)
             }
-            "create_event" | "create_calendar_event" => {
-                let calendar = match req.op.id {
-                    "create_calendar_event" => req.param("calendar_id").to_string(),
-                    _ => self.default_calendar(&user).unwrap_or_default(),
-                };
+            "create_event" => {
+                let calendar = self.default_calendar(&user).unwrap_or_default();
                 self.calendars.find(&user, &calendar)?;
                 self.create_event(req, &user, &calendar, &zone)
             }
-            "list_calendar_view" => {
-                let only = req
-                    .header(super::aliases::VIEW_CALENDAR)
-                    .map(str::to_string);
-                self.calendar_view(ctx, req, &user, only.as_deref(), &zone)
+            "create_calendar_event" => self.create_event(req, &user, &calendar, &zone),
+            "list_calendar_view" => self.calendar_view(ctx, req, &user, None, &zone),
+            "list_calendar_view_of_calendar" => {
+                self.calendar_view(ctx, req, &user, Some(&calendar), &zone)
             }
             "event_delta" => {
                 let (from, to) = window(req, &zone)?;
@@ -215,15 +212,15 @@ impl Store {
                     },
                 )
             }
-            "get_event" => {
+            "get_event" | "get_calendar_event" => {
                 let event = match self.occurrence(&user, event_id, &zone) {
                     Some(occurrence) => occurrence,
                     None => show_event(self.events.find(&user, event_id)?, &zone),
                 };
                 ctx.one(req, "Event", event)
             }
-            "update_event" => self.update_event(req, &user, &zone),
-            "delete_event" => {
+            "update_event" | "update_calendar_event" => self.update_event(req, &user, &zone),
+            "delete_event" | "delete_calendar_event" => {
                 let row = self.events.remove(&user, event_id)?;
                 self.changed(Watch::Events, &user, &row.parent, event_id, "deleted");
                 no_content()
@@ -287,6 +284,48 @@ impl Store {
             "get_schedule" => self.get_schedule(req),
             "find_meeting_times" => self.find_meeting_times(req, &user),
             other => Err(super::dispatch::not_implemented("calendar", other)),
+        }
+    }
+
+    /// The user and calendar id a `calendar` path value names: a default
+    /// calendar (`me/calendar`), one by id (`me/calendars/{id}`), or one by
+    /// id below its calendar group (`me/calendarGroups/{group}/calendars/{id}`).
+    fn named_calendar(&self, req: &Req) -> Result<(String, String), GraphErr> {
+        let raw = req.param("calendar");
+        let segments: Vec<&str> = raw.split('/').collect();
+        let owner = if segments.first() == Some(&"me") {
+            1
+        } else {
+            2
+        };
+        let user = req.user_named(self, &segments[..owner.min(segments.len())].join("/"))?;
+        let calendar = match segments.get(owner..).unwrap_or_default() {
+            ["calendar"] => self
+                .default_calendar(&user)
+                .ok_or_else(|| not_found("calendar"))?,
+            ["calendars", id] => self.calendars.find(&user, &decode(id))?.id().to_string(),
+            ["calendarGroups", group, "calendars", id] => {
+                let row = self.calendars.find(&user, &decode(id))?;
+                if row.parent != decode(group) {
+                    return Err(not_found(id));
+                }
+                row.id().to_string()
+            }
+            _ => return Err(not_found(raw)),
+        };
+        Ok((user, calendar))
+    }
+
+    /// 404 unless event `id` of `user` (or the series an occurrence's id
+    /// names) is in `calendar`.
+    fn event_in(&self, user: &str, calendar: &str, id: &str) -> Result<(), GraphErr> {
+        let row = self.events.get(user, id).or_else(|| {
+            id.rsplit_once('_')
+                .and_then(|(master, _)| self.events.get(user, master))
+        });
+        match row {
+            Some(row) if row.parent == calendar => Ok(()),
+            _ => Err(not_found(id)),
         }
     }
 

@@ -23,6 +23,14 @@ impl Store {
         }
         let user = req.user(self, "mailbox")?;
         let folder_param = req.param("contact_folder_id");
+        // A contact named below a folder must be in that folder.
+        if req.has_param("contact_folder_id") && req.has_param("contact_id") {
+            let folder = self.contact_folder(&user, folder_param)?;
+            let id = req.param("contact_id");
+            if self.contacts.find(&user, id)?.parent != folder {
+                return Err(not_found(id));
+            }
+        }
         match req.op.id {
             "get_user" => ctx.one(req, "User", self.user_by_id(&user)?.to_json()),
             "list_contact_folders" => {
@@ -131,11 +139,11 @@ impl Store {
                 self.changed(Watch::Contacts, &user, &folder, &id, "created");
                 created(contact)
             }
-            "get_contact" => {
+            "get_contact" | "get_folder_contact" => {
                 let contact = self.contacts.find(&user, req.param("contact_id"))?.value();
                 ctx.one(req, "Contact", contact)
             }
-            "update_contact" => {
+            "update_contact" | "update_folder_contact" => {
                 let id = req.param("contact_id");
                 let body = req.body.clone();
                 let contact = self
@@ -145,7 +153,7 @@ impl Store {
                 self.changed(Watch::Contacts, &user, &folder, id, "updated");
                 ok(contact)
             }
-            "delete_contact" => {
+            "delete_contact" | "delete_folder_contact" => {
                 let row = self.contacts.remove(&user, req.param("contact_id"))?;
                 self.changed(Watch::Contacts, &user, &row.parent, row.id(), "deleted");
                 no_content()

@@ -2,9 +2,8 @@
 //! bearer token the spec's security scheme points at, checked against the
 //! store), the rate limit, the parameters and the body against the spec,
 //! then the operation's own code. URLs that are no operation of the spec
-//! (upload sessions, copy monitors, downloads, the authorization page, and
-//! the few Graph paths the spec leaves out that clients use) are answered
-//! from [`Api::unrouted`].
+//! (upload sessions, copy monitors, downloads, the authorization page) are
+//! answered from [`Api::unrouted`]; any other is Graph's 400.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -18,7 +17,7 @@ use super::errors::{GraphErr, Outcome, access_denied, bad_request, unauthenticat
 use super::notify;
 use super::pages::Cursor;
 use super::store::{Caller, Config, Store, guid};
-use super::{aliases, batch, oauth, subscriptions, upload};
+use super::{batch, oauth, subscriptions, upload};
 use crate::graph::spec::API;
 use crate::runtime::spec::{ApiSpec, Operation};
 use crate::runtime::validate::{self, Problem};
@@ -190,11 +189,13 @@ impl Api for Shared {
     }
 
     fn base_path_of(&self, op: &'static Operation) -> &str {
-        if op.extension("x-specbound-host") == Some("\"login\"") {
-            ""
-        } else {
-            "/v1.0"
-        }
+        if on_login_host(op) { "" } else { "/v1.0" }
+    }
+
+    /// Graph's operations answer below `/beta` too, as below `/v1.0` (the
+    /// client's `ApiVersion::Beta`): the sandbox models v1.0 only.
+    fn other_base_paths_of(&self, op: &'static Operation) -> &[&str] {
+        if on_login_host(op) { &[] } else { &["/beta"] }
     }
 
     fn fault_answer(&self, status: StatusCode, retry_after: Option<u64>) -> Response {
@@ -229,16 +230,17 @@ impl Api for Shared {
         } else if request.path.ends_with("/oauth2/v2.0/authorize") {
             self.with_state(|s| oauth::authorize_page(s, &self.config, request))
         } else {
-            // Graph paths the spec leaves out (see `aliases`), else Graph's 400.
-            return Some(match aliases::answer(self, request) {
-                Some(answer) => answer,
-                None => self.finish(Err(unknown_segment(&request.path)), &request.headers),
-            });
+            Err(unknown_segment(&request.path))
         };
         let answer = self.finish(outcome, &request.headers);
         self.send_outbox();
         Some(answer)
     }
+}
+
+/// Whether `op` is the identity platform's (on the login host's paths).
+fn on_login_host(op: &Operation) -> bool {
+    op.extension("x-specbound-host") == Some("\"login\"")
 }
 
 /// Graph's 400 for a path it has no resource for.
@@ -329,7 +331,19 @@ impl Req {
     /// `me` (the signed-in user) or `users/{id or principal name}`. A user
     /// reaches only their own mailbox; the application reaches every one.
     pub(super) fn user(&self, store: &Store, param: &str) -> Result<String, GraphErr> {
-        let raw = self.param(param);
+        self.user_named(store, self.param(param))
+    }
+
+    /// Whether the operation has the path parameter `name`.
+    pub(super) fn has_param(&self, name: &str) -> bool {
+        self.op
+            .parameter(crate::runtime::spec::Location::Path, name)
+            .is_some()
+    }
+
+    /// The user `raw` names (`me` or `users/{id or principal name}`), as
+    /// [`Req::user`] reads a path parameter.
+    pub(super) fn user_named(&self, store: &Store, raw: &str) -> Result<String, GraphErr> {
         let id = if raw == "me" {
             match &self.caller {
                 Caller::User(id) => id.clone(),
@@ -494,6 +508,7 @@ mod tests {
                 .map(|p| {
                     let value = match p.name {
                         "mailbox" | "calendar_owner" | "owner" => "me",
+                        "calendar" => "me/calendar",
                         "drive" => "me/drive",
                         "item" => "root",
                         "site_id" => "root",

@@ -53,6 +53,14 @@ impl Store {
     /// The mail operations.
     pub(super) fn mail(&mut self, ctx: &Ctx<'_>, req: &Req) -> Outcome {
         let user = req.user(self, "mailbox")?;
+        // A message named below a folder must be in that folder.
+        if req.has_param("mail_folder_id") && req.has_param("message_id") {
+            let folder = self.folder_id(&user, req.param("mail_folder_id"))?;
+            let id = req.param("message_id");
+            if self.messages.find(&user, id)?.parent != folder {
+                return Err(not_found(id));
+            }
+        }
         match req.op.id {
             "list_mail_folders" => self.list_folders(ctx, req, &user, None),
             "list_child_folders" => {
@@ -103,7 +111,7 @@ impl Store {
                 ctx.list(req, "Message", newest_first(items))
             }
             "message_delta" => self.message_delta(ctx, req, &user),
-            "get_message" => {
+            "get_message" | "get_folder_message" => {
                 let row = self.messages.find(&user, req.param("message_id"))?;
                 let mut message = row.value();
                 if req.q("$expand").is_some_and(|e| e.contains("attachments")) {
@@ -119,8 +127,10 @@ impl Store {
                 let folder = self.folder_id(&user, req.param("mail_folder_id"))?;
                 self.create_message(req, &user, &folder)
             }
-            "update_message" => self.update_message(req, &user),
-            "delete_message" => self.delete_message(&user, req.param("message_id")),
+            "update_message" | "update_folder_message" => self.update_message(req, &user),
+            "delete_message" | "delete_folder_message" => {
+                self.delete_message(&user, req.param("message_id"))
+            }
             "list_inference_overrides" => {
                 let items = self.overrides.of(&user).map(Row::value).collect();
                 ctx.list(req, "InferenceClassificationOverride", items)

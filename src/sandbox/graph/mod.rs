@@ -51,9 +51,8 @@
 //! operation), groups, meeting invitations in attendees' calendars,
 //! exceptions to a series, `$expand` beyond a message's attachments,
 //! relative recurrence patterns, the real service's eventual consistency,
-//! and new ids on moves (a moved message keeps its id).
-//! Clients that use Graph paths the spec leaves out are served through
-//! `aliases`.
+//! and new ids on moves (a moved message keeps its id). `/beta` answers
+//! as `/v1.0` (the same operations; no preview behaviour is modelled).
 //!
 //! ```no_run
 //! # async fn run() -> specbound::Result<()> {
@@ -81,7 +80,6 @@
 //! # Ok(()) }
 //! ```
 
-mod aliases;
 mod assertion;
 mod batch;
 mod builder;

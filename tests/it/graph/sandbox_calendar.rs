@@ -1,6 +1,6 @@
 //! The Graph client against the sandbox: events and contacts.
 
-use specbound::graph::CalendarOwner;
+use specbound::graph::{Calendar, CalendarOwner};
 
 use super::sandbox_support::*;
 
@@ -206,6 +206,165 @@ async fn all_day_events_start_and_end_at_midnight_and_series_expand_in_the_view(
 }
 
 #[tokio::test]
+async fn a_calendar_named_in_the_path_holds_its_own_events_and_view() {
+    let server = sandbox().start().await.unwrap();
+    let adele = signed_in(&server, ADELE);
+    let default = Calendar::default_of(Mailbox::me());
+    let group = adele
+        .list_calendar_groups()
+        .mailbox(Mailbox::me())
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .value
+        .remove(0)
+        .id;
+    let travel_input: types::CalendarInput =
+        serde_json::from_value(json!({"name": "Travel"})).unwrap();
+    let travel_id = adele
+        .create_calendar()
+        .mailbox(Mailbox::me())
+        .body(travel_input)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    let travel = Calendar::by_id(Mailbox::me(), &travel_id).unwrap();
+    let mut ids = Vec::new();
+    for (calendar, subject) in [(&default, "Planning"), (&travel, "Flight")] {
+        let made = adele
+            .create_calendar_event()
+            .calendar(calendar)
+            .body(event(
+                subject,
+                "2030-07-01T09:00:00",
+                "2030-07-01T10:00:00",
+                "UTC",
+            ))
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        ids.push(made.id);
+    }
+    let events_of = |calendar: Calendar| {
+        let adele = adele.clone();
+        async move {
+            let events: Vec<types::Event> = adele
+                .list_calendar_events()
+                .calendar(calendar)
+                .stream()
+                .try_collect()
+                .await
+                .unwrap();
+            events
+                .into_iter()
+                .filter_map(|e| e.subject)
+                .collect::<Vec<_>>()
+        }
+    };
+    // The seeded invitation is in the default calendar too.
+    let in_default = events_of(default.clone()).await;
+    assert!(
+        in_default.contains(&"Planning".to_string()),
+        "{in_default:?}"
+    );
+    assert!(
+        !in_default.contains(&"Flight".to_string()),
+        "{in_default:?}"
+    );
+    assert_eq!(events_of(travel.clone()).await, ["Flight"]);
+    // The same calendar written below its calendar group.
+    let grouped = Calendar::in_group(Mailbox::me(), &group, &travel_id).unwrap();
+    assert_eq!(events_of(grouped).await, ["Flight"]);
+    let elsewhere = Calendar::in_group(Mailbox::me(), "no-such-group", &travel_id).unwrap();
+    let (status, code) = refusal(
+        adele
+            .list_calendar_events()
+            .calendar(elsewhere)
+            .send()
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (404, "ErrorItemNotFound"));
+    // Each calendar's view holds its own events only; the mailbox's view both.
+    for (calendar, want) in [(&default, "Planning"), (&travel, "Flight")] {
+        let day: Vec<types::Event> = adele
+            .list_calendar_view_of_calendar()
+            .calendar(calendar)
+            .start_date_time("2030-07-01T00:00:00Z")
+            .end_date_time("2030-07-02T00:00:00Z")
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(subjects(&day), [want]);
+    }
+    let both = view(&adele, "2030-07-01T00:00:00Z", "2030-07-02T00:00:00Z").await;
+    assert_eq!(subjects(&both), ["Planning", "Flight"]);
+    // An event is read, changed and deleted through its own calendar only.
+    let flight = adele
+        .get_calendar_event()
+        .calendar(&travel)
+        .event_id(ids[1].clone())
+        .prefer("outlook.timezone=\"Pacific Standard Time\"")
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        wire(&flight.start.unwrap()),
+        (
+            "2030-07-01T02:00:00.0000000".into(),
+            "Pacific Standard Time".into()
+        )
+    );
+    let (status, code) = refusal(
+        adele
+            .get_calendar_event()
+            .calendar(&default)
+            .event_id(ids[1].clone())
+            .send()
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (404, "ErrorItemNotFound"));
+    let change: types::EventInput =
+        serde_json::from_value(json!({"subject": "Flight to Oslo"})).unwrap();
+    let changed = adele
+        .update_calendar_event()
+        .calendar(&travel)
+        .event_id(ids[1].clone())
+        .body(change)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(changed.subject.as_deref(), Some("Flight to Oslo"));
+    let (status, _) = refusal(
+        adele
+            .delete_calendar_event()
+            .calendar(&travel)
+            .event_id(ids[0].clone())
+            .send()
+            .await,
+    );
+    assert_eq!(status, 404);
+    adele
+        .delete_calendar_event()
+        .calendar(&travel)
+        .event_id(ids[1].clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(events_of(travel).await.is_empty());
+    // Another user's calendar is theirs to reach, not Adele's.
+    let megan = Calendar::default_of(Mailbox::user(MEGAN).unwrap());
+    let (status, _) = refusal(adele.list_calendar_events().calendar(megan).send().await);
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
 async fn contacts_are_created_listed_updated_and_deleted() {
     let server = sandbox().start().await.unwrap();
     let adele = signed_in(&server, ADELE);
@@ -279,6 +438,94 @@ async fn contacts_are_created_listed_updated_and_deleted() {
             .collect::<Vec<_>>(),
         ["Megan Bowen"]
     );
+}
+
+#[tokio::test]
+async fn a_contact_named_below_its_folder_is_read_changed_and_deleted_there_only() {
+    let server = sandbox().start().await.unwrap();
+    let adele = signed_in(&server, ADELE);
+    let input: types::ContactInput =
+        serde_json::from_value(json!({"givenName": "Pavel", "surname": "Bansky"})).unwrap();
+    let pavel = adele
+        .create_contact()
+        .mailbox(Mailbox::me())
+        .body(input)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let folder = pavel.parent_folder_id.clone().unwrap();
+    let friends_input: types::ContactFolderInput =
+        serde_json::from_value(json!({"displayName": "Friends"})).unwrap();
+    let friends = adele
+        .create_contact_folder()
+        .mailbox(Mailbox::me())
+        .body(friends_input)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    let read = adele
+        .get_folder_contact()
+        .mailbox(Mailbox::me())
+        .contact_folder_id(folder.clone())
+        .contact_id(pavel.id.clone())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.display_name.as_deref(), Some("Pavel Bansky"));
+    let (status, code) = refusal(
+        adele
+            .get_folder_contact()
+            .mailbox(Mailbox::me())
+            .contact_folder_id(friends.clone())
+            .contact_id(pavel.id.clone())
+            .send()
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (404, "ErrorItemNotFound"));
+    let change: types::ContactInput =
+        serde_json::from_value(json!({"jobTitle": "Engineer"})).unwrap();
+    let changed = adele
+        .update_folder_contact()
+        .mailbox(Mailbox::me())
+        .contact_folder_id(folder.clone())
+        .contact_id(pavel.id.clone())
+        .body(change)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(changed.job_title.as_deref(), Some("Engineer"));
+    let (status, _) = refusal(
+        adele
+            .delete_folder_contact()
+            .mailbox(Mailbox::me())
+            .contact_folder_id(friends)
+            .contact_id(pavel.id.clone())
+            .send()
+            .await,
+    );
+    assert_eq!(status, 404);
+    adele
+        .delete_folder_contact()
+        .mailbox(Mailbox::me())
+        .contact_folder_id(folder)
+        .contact_id(pavel.id.clone())
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = refusal(
+        adele
+            .get_contact()
+            .mailbox(Mailbox::me())
+            .contact_id(pavel.id)
+            .send()
+            .await,
+    );
+    assert_eq!(status, 404);
 }
 
 /// A `dateTimeTimeZone` as the wire writes it: (`dateTime`, `timeZone`).

@@ -13,6 +13,7 @@ use super::sandbox_support::*;
 const OWN: &[(&str, &str)] = &[
     ("mailbox", "me"),
     ("calendar_owner", "me"),
+    ("calendar", "me/calendar"),
     ("owner", "me"),
     ("drive", "me/drive"),
     ("item", "root"),

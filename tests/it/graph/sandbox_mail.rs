@@ -328,3 +328,130 @@ async fn drafts_reply_and_attachments_go_through_the_message_operations() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].has_attachments, Some(true));
 }
+
+#[tokio::test]
+async fn a_message_named_below_its_folder_is_read_changed_and_deleted_there_only() {
+    let server = sandbox().inbox_messages(3).start().await.unwrap();
+    let adele = signed_in(&server, ADELE);
+    let inbox: Vec<types::Message> = adele
+        .list_folder_messages()
+        .mailbox(Mailbox::me())
+        .mail_folder_id("inbox")
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let id = inbox[0].id.clone();
+    let read = adele
+        .get_folder_message()
+        .mailbox(Mailbox::me())
+        .mail_folder_id("inbox")
+        .message_id(id.clone())
+        .select("subject")
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            read.id.as_str(),
+            read.subject.as_deref(),
+            read.body.is_none()
+        ),
+        (id.as_str(), Some("Welcome message 1"), true)
+    );
+    let (status, code) = refusal(
+        adele
+            .get_folder_message()
+            .mailbox(Mailbox::me())
+            .mail_folder_id("drafts")
+            .message_id(id.clone())
+            .send()
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (404, "ErrorItemNotFound"));
+    let flagged = adele
+        .update_folder_message()
+        .mailbox(Mailbox::me())
+        .mail_folder_id("inbox")
+        .message_id(id.clone())
+        .body(typed::<types::MessageInput>(json!({"isRead": true})))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(flagged.is_read, Some(true));
+    let (status, _) = refusal(
+        adele
+            .delete_folder_message()
+            .mailbox(Mailbox::me())
+            .mail_folder_id("sentitems")
+            .message_id(id.clone())
+            .send()
+            .await,
+    );
+    assert_eq!(status, 404);
+    adele
+        .delete_folder_message()
+        .mailbox(Mailbox::me())
+        .mail_folder_id("inbox")
+        .message_id(id.clone())
+        .send()
+        .await
+        .unwrap();
+    let left: Vec<types::Message> = adele
+        .list_folder_messages()
+        .mailbox(Mailbox::me())
+        .mail_folder_id("inbox")
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|m| m.id != id));
+    // `messages/delta` below a folder is the delta function, not a message.
+    let round = adele
+        .message_delta()
+        .mailbox(Mailbox::me())
+        .mail_folder_id("inbox")
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(round.value.len(), 2);
+}
+
+#[tokio::test]
+async fn the_beta_version_root_answers_the_same_operations() {
+    let server = sandbox().inbox_messages(4).start().await.unwrap();
+    let waits = crate::support::Waits::default();
+    let token = server.issue_token(ADELE).unwrap();
+    let beta = builder(&server, &waits)
+        .version(specbound::graph::ApiVersion::Beta)
+        .token(token)
+        .build()
+        .unwrap();
+    let inbox: Vec<types::Message> = beta
+        .list_folder_messages()
+        .mailbox(Mailbox::me())
+        .mail_folder_id("inbox")
+        .top(top(3))
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(inbox.len(), 4, "two pages, the next link below /beta");
+    let (status, code) = refusal(
+        beta.get_message()
+            .mailbox(Mailbox::me())
+            .message_id("no-such-message")
+            .send()
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (404, "ErrorItemNotFound"));
+    // A path below /beta that is no operation is Graph's 400, as below /v1.0.
+    let answer = reqwest::get(format!("{}/beta/me/nowhere", server.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 400);
+}
