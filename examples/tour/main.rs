@@ -4,10 +4,13 @@
 //!     cargo run --example tour --all-features
 //!
 //! Per API, a base URL and credentials (flags or environment variables, see
-//! README.md) run the same calls against a real server instead:
+//! README.md and `--help`) run the same calls against a real server instead:
 //!
 //!     cargo run --example tour --all-features -- --timesync-url https://timesync.example.edu/v0 \
 //!         --timesync-user alice --timesync-password '...'
+//!
+//! Against a real Graph tenant or Zendesk account the tour only reads,
+//! unless `--write` is given.
 
 mod graph;
 mod zendesk;
@@ -15,9 +18,46 @@ mod zendesk;
 use std::process::ExitCode;
 
 use futures::TryStreamExt;
-use specbound::runtime::Patch;
+use specbound::runtime::{Patch, Sleep};
 use specbound::sandbox;
 use specbound::timesync::{self, AuthType, prelude::*, types};
+
+/// What `--help` prints.
+const USAGE: &str = "\
+usage: tour [--write] [OPTIONS]
+
+Runs every client against its built-in sandbox; the options of an API run
+its part against a real server instead (each option may be given as the
+environment variable in brackets).
+
+  --write                          against a real Graph tenant or Zendesk account, also
+                                   run the steps that write (send mail, create an event,
+                                   upload, bulk job) [TOUR_WRITE=1]; otherwise skipped
+TimeSync (each --timesync-X also as TIMESYNC_X):
+  --timesync-url URL --timesync-user NAME --timesync-password PW
+  [--timesync-auth password|ldap]
+Cronofy (each --cronofy-X also as CRONOFY_X):
+  --cronofy-client-id ID --cronofy-client-secret S --cronofy-access-token T
+  [--cronofy-refresh-token T] [--cronofy-data-center DC] [--cronofy-calendar-id ID]
+Microsoft Graph (a delegated token works on `me`, an application on --graph-user):
+  --graph-token T                  an access token, used as it is [GRAPH_TOKEN]
+  --graph-client-secret S          or: client credentials, with --graph-tenant,
+                                   --graph-client-id and --graph-user [GRAPH_CLIENT_SECRET]
+  --graph-tenant T                 tenant id or domain [GRAPH_TENANT]
+  --graph-client-id ID             the application (client) id [GRAPH_CLIENT_ID]
+  --graph-user U                   work on users/U instead of me [GRAPH_USER]
+  --graph-cloud C                  global (default), usgov-l4, usgov-l5, china [GRAPH_CLOUD]
+  --graph-url URL                  or: another Graph root (no version) [GRAPH_URL]
+  --graph-login-url URL            its login host (default: the same) [GRAPH_LOGIN_URL]
+Zendesk:
+  --zendesk-subdomain S            https://S.zendesk.com [ZENDESK_SUBDOMAIN]
+  --zendesk-url URL                or: the account root as a full URL [ZENDESK_URL]
+  --zendesk-oauth-token T          an OAuth access token [ZENDESK_OAUTH_TOKEN]
+  --zendesk-client-id ID --zendesk-client-secret S
+                                   or: client credentials [ZENDESK_CLIENT_ID, ZENDESK_CLIENT_SECRET]
+  --zendesk-email E --zendesk-api-token T
+                                   or: the legacy API token [ZENDESK_EMAIL, ZENDESK_API_TOKEN]
+";
 
 /// A flag's value, or the environment variable's.
 fn setting(args: &[String], flag: &str, env: &str) -> Option<String> {
@@ -31,11 +71,12 @@ fn setting(args: &[String], flag: &str, env: &str) -> Option<String> {
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!(
-            "usage: tour [--timesync-url URL --timesync-user NAME --timesync-password PW [--timesync-auth password|ldap]]"
-        );
+        print!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    let write =
+        args.iter().any(|a| a == "--write") || std::env::var("TOUR_WRITE").is_ok_and(|v| v == "1");
+    let lookup = |flag: &str, env: &str| setting(&args, flag, env);
     let mut failed = false;
     if let Err(e) = timesync_tour(&args).await {
         eprintln!("\ntour: TimeSync failed: {e}");
@@ -45,11 +86,19 @@ async fn main() -> ExitCode {
         eprintln!("\ntour: Cronofy failed: {e}");
         failed = true;
     }
-    if let Err(e) = graph::graph_tour().await {
+    let graph = match graph::tenant(lookup, write) {
+        Ok(tenant) => graph::graph_tour(tenant, Sleep::tokio()).await,
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = graph {
         eprintln!("\ntour: Graph failed: {e}");
         failed = true;
     }
-    if let Err(e) = zendesk::zendesk_tour().await {
+    let zendesk = match zendesk::account(lookup, write) {
+        Ok(account) => zendesk::zendesk_tour(account, Sleep::tokio()).await,
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = zendesk {
         eprintln!("\ntour: Zendesk failed: {e}");
         failed = true;
     }

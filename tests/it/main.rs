@@ -26,3 +26,7 @@ mod timesync;
 
 #[cfg(feature = "zendesk")]
 mod zendesk;
+
+// The tour's Graph and Zendesk parts (examples/tour) in real-account mode.
+#[cfg(all(feature = "sandbox", feature = "graph", feature = "zendesk"))]
+mod tour_real;
