@@ -119,6 +119,21 @@ pub(crate) fn seek_all(body: &[u8], paths: &[&[&str]]) -> Vec<Option<String>> {
         .filter(|(_, p)| !p.is_empty())
         .map(|(slot, p)| (*p, slot))
         .collect();
+    // Top-level members after the items (Graph's next link) are read from
+    // the end, without a scan of the items, when all of them are there.
+    if !wanted.is_empty() && wanted.iter().all(|(p, _)| p.len() == 1) {
+        let tail = super::json_tail::tail_members(body);
+        let found: Vec<_> = wanted
+            .iter()
+            .map(|(p, slot)| Some((*slot, tail.iter().find(|(n, _)| n == p[0])?.1.clone())))
+            .collect();
+        if found.iter().all(Option::is_some) {
+            for (slot, value) in found.into_iter().flatten() {
+                out[slot] = Some(value);
+            }
+            return texts(out);
+        }
+    }
     if !wanted.is_empty() {
         let mut de = serde_json::Deserializer::from_slice(body);
         let _ = (Seek {
@@ -127,7 +142,13 @@ pub(crate) fn seek_all(body: &[u8], paths: &[&[&str]]) -> Vec<Option<String>> {
         })
         .deserialize(&mut de);
     }
-    out.into_iter()
+    texts(out)
+}
+
+/// Values as text: a string as it is, any other value as JSON, `null` as `None`.
+fn texts(values: Vec<Option<serde_json::Value>>) -> Vec<Option<String>> {
+    values
+        .into_iter()
         .map(|v| match v? {
             serde_json::Value::Null => None,
             serde_json::Value::String(s) => Some(s),

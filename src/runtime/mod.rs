@@ -20,6 +20,7 @@ mod hostile_tests;
 pub(crate) mod idempotency;
 pub(crate) mod json_path;
 pub(crate) mod json_stream;
+mod json_tail;
 pub mod keyed_limits;
 pub mod oauth;
 mod pager;

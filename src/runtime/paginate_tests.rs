@@ -240,3 +240,40 @@ async fn a_page_that_repeats_the_one_before_under_a_new_cursor_ends_the_stream()
     assert_eq!(pages.len(), 2);
     assert!(matches!(pages[1], Err(crate::Error::Protocol(_))));
 }
+
+/// A Graph-like page: the same `@odata.context` first, `n` messages from
+/// `first`, and a next link at the end.
+fn large_page(first: usize, n: usize, token: &str) -> Vec<u8> {
+    let items: Vec<String> = (first..first + n)
+        .map(|i| {
+            format!(r#"{{"id":"AAMk{i:08}","subject":"Quarterly report {i}","isRead":false}}"#)
+        })
+        .collect();
+    format!(
+        r#"{{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users('a')/messages","value":[{}],"@odata.nextLink":"https://graph.microsoft.com/v1.0/me/messages?$skiptoken={token}"}}"#,
+        items.join(",")
+    )
+    .into_bytes()
+}
+
+#[test]
+fn large_pages_are_told_apart_by_samples_and_a_large_repeat_is_still_found() {
+    let paging = Pagination {
+        next: &["@odata.nextLink"],
+        ..Pagination::for_tests(PageStyle::NextLink, "value")
+    };
+    let first = large_page(0, 200, "a1");
+    // The next page: same envelope head, other items.
+    let second = large_page(200, 200, "b22");
+    assert!(!super::paginate::repeats(&paging, &first, &second));
+    // The same items under a longer token, or a shorter one: a repeat.
+    let again = large_page(0, 200, "c333333333333333333333");
+    assert!(super::paginate::repeats(&paging, &first, &again));
+    assert!(super::paginate::repeats(&paging, &again, &first));
+    // One item changed in the middle: not a repeat.
+    let mut changed = first.clone();
+    let at = changed.len() / 2;
+    let digit = changed[at..].iter().position(u8::is_ascii_digit).unwrap() + at;
+    changed[digit] = if changed[digit] == b'9' { b'8' } else { b'9' };
+    assert!(!super::paginate::repeats(&paging, &first, &changed));
+}
