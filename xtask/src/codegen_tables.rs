@@ -134,26 +134,17 @@ pub(crate) fn spec_module(
             };
             Some(quote!((#name, #scheme)))
         });
-    let extensions = spec
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, _)| {
-            k.starts_with("x-specbound-")
-                && !matches!(
-                    k.as_str(),
-                    // Read by codegen, or typed fields above.
-                    "x-specbound-request-id-header"
-                        | "x-specbound-hosts"
-                        | "x-specbound-authorization-url"
-                        | "x-specbound-date-time"
-                        | "x-specbound-patterns"
-                )
-        })
-        .map(|(k, v)| {
-            let json = v.to_string();
-            quote!((#k, #json))
-        });
+    // Read by codegen, or typed fields above.
+    let extensions = extensions(
+        spec,
+        &[
+            "x-specbound-request-id-header",
+            "x-specbound-hosts",
+            "x-specbound-authorization-url",
+            "x-specbound-date-time",
+            "x-specbound-patterns",
+        ],
+    );
     let module: syn::Item = syn::parse_quote! {
         /// What the spec says, as data: the operation table and the schema
         /// table (see [`crate::runtime::spec`]).
@@ -376,21 +367,14 @@ fn operation(
     if offset_paging.is_some() && paging.is_none() {
         return Err("x-specbound-offset-pagination without x-specbound-pagination".into());
     }
-    let extensions = op
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, _)| {
-            k.starts_with("x-specbound-")
-                && !matches!(
-                    k.as_str(),
-                    "x-specbound-note" | "x-specbound-pagination" | "x-specbound-offset-pagination"
-                )
-        })
-        .map(|(k, v)| {
-            let json = v.to_string();
-            quote!((#k, #json))
-        });
+    let extensions = extensions(
+        op,
+        &[
+            "x-specbound-note",
+            "x-specbound-pagination",
+            "x-specbound-offset-pagination",
+        ],
+    );
     let tokens = quote!(Operation {
         id: #id,
         method: #upper,
@@ -746,4 +730,19 @@ impl<'a> SchemaTable<'a> {
             })
             .collect()
     }
+}
+
+/// The `x-specbound-*` members of `object` but those in `skip`, as
+/// `(name, value as JSON)` tokens.
+fn extensions(object: &Value, skip: &[&str]) -> Vec<proc_macro2::TokenStream> {
+    object
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.starts_with("x-specbound-") && !skip.contains(&k.as_str()))
+        .map(|(k, v)| {
+            let json = v.to_string();
+            quote!((#k, #json))
+        })
+        .collect()
 }
