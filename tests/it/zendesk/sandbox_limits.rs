@@ -283,3 +283,34 @@ async fn an_endpoint_bucket_named_in_the_headers_is_kept_for_its_operation() {
     assert!(waited[0] > Duration::from_secs(50), "{waited:?}");
     assert_eq!(served(&server, "list_tickets"), 3, "one attempt each");
 }
+
+#[tokio::test]
+async fn ticket_updates_are_kept_to_thirty_per_ticket_in_ten_minutes() {
+    // Zendesk's limit per user and ticket, declared in the spec: the 31st
+    // update of one ticket waits for the first to leave the window, while
+    // another ticket's update goes at once.
+    let server = sandbox().tickets(2).start().await.unwrap();
+    let keep = RateLimit::headroom(0.0).budget(Duration::from_secs(900));
+    let (zd, waits) = agent_keeping(&server, keep);
+    let update = |id: i64, n: usize| {
+        let body: specbound::zendesk::types::TicketRequest = serde_json::from_value(
+            serde_json::json!({"ticket": {"comment": {"body": format!("update {n}"), "public": false}}}),
+        )
+        .unwrap();
+        zd.update_ticket().ticket_id(id).body(body).send()
+    };
+    for n in 0..30 {
+        update(1, n).await.unwrap();
+    }
+    assert!(waits.recorded().is_empty());
+    update(2, 0).await.unwrap();
+    assert!(waits.recorded().is_empty(), "another ticket goes at once");
+    update(1, 30).await.unwrap();
+    let waited = waits.recorded();
+    assert_eq!(waited.len(), 1, "{waited:?}");
+    assert!(
+        waited[0] > Duration::from_secs(590) && waited[0] <= Duration::from_secs(600),
+        "{waited:?}"
+    );
+    assert_eq!(served(&server, "update_ticket"), 32);
+}
