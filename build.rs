@@ -15,6 +15,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     for source in [
         "codegen.rs",
+        "codegen_builders.rs",
         "codegen_examples.rs",
         "codegen_query.rs",
         "codegen_send.rs",

@@ -36,6 +36,10 @@
 //!   (`codegen_send.rs`).
 //! - `x-specbound-date-time: <Rust path>` at the spec's top level makes
 //!   every `format: date-time` that type (`codegen_types.rs`).
+//! - typify's struct builders (`types::builder`, `X::builder()`) are left
+//!   out, and operation builders hold their body as the type itself, unless
+//!   the spec's top level says `x-specbound-struct-builders: true`
+//!   (`codegen_builders.rs`).
 //! - Constructs that make progenitor panic are checked first, and a failure
 //!   names the spec file and the operation.
 
@@ -45,6 +49,8 @@ use std::path::{Path, PathBuf};
 
 use openapiv3::{OpenAPI, ReferenceOr};
 
+#[path = "codegen_builders.rs"]
+mod codegen_builders;
 #[path = "codegen_examples.rs"]
 mod codegen_examples;
 #[path = "codegen_query.rs"]
@@ -149,6 +155,7 @@ pub(crate) fn generate(spec_path: &Path, render: Render) -> Result<Generated, Ge
     )
     .map_err(|m| fail(None, m))?;
     codegen_types::rewrite(&mut file, &json).map_err(|m| fail(None, m))?;
+    codegen_builders::rewrite(&mut file, &json).map_err(|m| fail(None, m))?;
     let api = spec_path
         .file_stem()
         .and_then(|s| s.to_str())

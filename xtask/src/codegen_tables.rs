@@ -142,6 +142,7 @@ pub(crate) fn spec_module(
             "x-specbound-hosts",
             "x-specbound-authorization-url",
             "x-specbound-date-time",
+            "x-specbound-struct-builders",
             "x-specbound-patterns",
         ],
     );

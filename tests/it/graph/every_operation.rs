@@ -3,10 +3,13 @@
 //! typed answer are checked by `spec_examples`.
 
 use futures::FutureExt;
-use specbound::graph::prelude::*;
-use wiremock::MockServer;
+use serde_json::json;
+use specbound::graph::{Mailbox, prelude::*};
+use wiremock::matchers::{body_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::spec_examples::{every_operation, load};
+use crate::support::received;
 
 #[tokio::test]
 async fn every_operation_sends_what_the_spec_says_and_reads_its_example_answer() {
@@ -38,6 +41,46 @@ async fn every_operation_sends_what_the_spec_says_and_reads_its_example_answer()
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[tokio::test]
+async fn a_required_body_never_set_is_refused_by_name_before_anything_is_sent() {
+    let server = MockServer::start().await;
+    let graph = super::client(&server);
+    let err = graph
+        .send_mail()
+        .mailbox(Mailbox::me())
+        .send()
+        .await
+        .expect_err("sendMail without a message");
+    match err {
+        specbound::Error::Invalid { field, reason } => {
+            assert_eq!(field, "body");
+            assert_eq!(reason, "body was not initialized");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(received(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_body_whose_fields_are_all_optional_is_sent_empty_when_never_set() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/me/calendars"))
+        .and(body_json(json!({})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "c1"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let calendar = super::client(&server)
+        .create_calendar()
+        .mailbox(Mailbox::me())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(calendar.id, "c1");
 }
 
 /// The operations whose paths match `method` and `path` (below the version
