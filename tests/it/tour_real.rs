@@ -209,56 +209,55 @@ fn half_given_credentials_are_refused_and_none_means_the_sandbox() {
             .unwrap()
             .is_none()
     );
-    let refused = |e: specbound::Error| e.to_string();
-    let app_without_user = [
-        ("--graph-client-secret", "s".to_string()),
-        ("--graph-tenant", "contoso".to_string()),
-        ("--graph-client-id", "tour".to_string()),
+    // Half-given settings, and what the refusal names.
+    let graph_refusals: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[
+                ("--graph-client-secret", "s"),
+                ("--graph-tenant", "contoso"),
+                ("--graph-client-id", "tour"),
+            ],
+            "--graph-user",
+        ),
+        (
+            &[("--graph-tenant", "contoso")],
+            "--graph-tenant needs --graph-token or --graph-client-secret",
+        ),
+        (
+            &[("--graph-token", "t"), ("--graph-cloud", "mars")],
+            "`mars`",
+        ),
     ];
-    let e = refused(
-        graph_part::tenant(settings(&app_without_user), false)
+    let owned = |given: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        given.iter().map(|(f, v)| (*f, v.to_string())).collect()
+    };
+    for (given, named) in graph_refusals {
+        let given = owned(given);
+        let e = graph_part::tenant(settings(&given), false)
             .err()
-            .expect("refused"),
-    );
-    assert!(e.contains("--graph-user"), "{e}");
-    let tenant_only = [("--graph-tenant", "contoso".to_string())];
-    let e = refused(
-        graph_part::tenant(settings(&tenant_only), false)
-            .err()
-            .expect("refused"),
-    );
-    assert!(
-        e.contains("--graph-tenant needs --graph-token or --graph-client-secret"),
-        "{e}"
-    );
-    let bad_cloud = [
-        ("--graph-token", "t".to_string()),
-        ("--graph-cloud", "mars".to_string()),
+            .expect("refused")
+            .to_string();
+        assert!(e.contains(named), "{e}");
+    }
+    let zendesk_refusals: [(&[(&str, &str)], &str); 2] = [
+        (
+            &[
+                ("--zendesk-subdomain", "acme"),
+                ("--zendesk-email", "a@acme.test"),
+            ],
+            "--zendesk-api-token",
+        ),
+        (
+            &[("--zendesk-oauth-token", "t")],
+            "--zendesk-oauth-token needs --zendesk-subdomain or --zendesk-url",
+        ),
     ];
-    let e = refused(
-        graph_part::tenant(settings(&bad_cloud), false)
+    for (given, named) in zendesk_refusals {
+        let given = owned(given);
+        let e = zendesk_part::account(settings(&given), false)
             .err()
-            .expect("refused"),
-    );
-    assert!(e.contains("`mars`"), "{e}");
-    let email_only = [
-        ("--zendesk-subdomain", "acme".to_string()),
-        ("--zendesk-email", "a@acme.test".to_string()),
-    ];
-    let e = refused(
-        zendesk_part::account(settings(&email_only), false)
-            .err()
-            .expect("refused"),
-    );
-    assert!(e.contains("--zendesk-api-token"), "{e}");
-    let token_without_host = [("--zendesk-oauth-token", "t".to_string())];
-    let e = refused(
-        zendesk_part::account(settings(&token_without_host), false)
-            .err()
-            .expect("refused"),
-    );
-    assert!(
-        e.contains("--zendesk-oauth-token needs --zendesk-subdomain or --zendesk-url"),
-        "{e}"
-    );
+            .expect("refused")
+            .to_string();
+        assert!(e.contains(named), "{e}");
+    }
 }
