@@ -91,7 +91,7 @@ impl Store {
                         .unwrap_or_default(),
                 };
                 self.calendar_groups.find(&user, &group)?;
-                let name = req.field("name").as_str().unwrap_or("").trim().to_string();
+                let name = req.text("name").trim().to_string();
                 self.create_calendar(&user, &group, &name, req.field("color").as_str())
             }
             "get_calendar" => ok(self
@@ -140,7 +140,7 @@ impl Store {
                 ctx.list(req, "CalendarGroup", items)
             }
             "create_calendar_group" => {
-                let name = req.field("name").as_str().unwrap_or("").trim().to_string();
+                let name = req.text("name").trim().to_string();
                 created(self.create_group(&user, &name)?)
             }
             "get_calendar_group" => ok(self

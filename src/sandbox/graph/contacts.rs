@@ -53,18 +53,9 @@ impl Store {
             "create_contact_folder" | "create_child_contact_folder" => {
                 let parent = match req.op.id {
                     "create_child_contact_folder" => self.contact_folder(&user, folder_param)?,
-                    _ => req
-                        .field("parentFolderId")
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string(),
+                    _ => req.text("parentFolderId").to_string(),
                 };
-                let name = req
-                    .field("displayName")
-                    .as_str()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
+                let name = req.text("displayName").trim().to_string();
                 if name.is_empty() {
                     return Err(bad_request(
                         "ErrorInvalidRequest",

@@ -327,6 +327,11 @@ impl Req {
         self.body.get(key).unwrap_or(&Value::Null)
     }
 
+    /// The body's string property `key`; empty when absent or not a string.
+    pub(super) fn text(&self, key: &str) -> &str {
+        self.field(key).as_str().unwrap_or("")
+    }
+
     /// The user a `mailbox`, `calendar_owner` or `owner` path value names:
     /// `me` (the signed-in user) or `users/{id or principal name}`. A user
     /// reaches only their own mailbox; the application reaches every one.

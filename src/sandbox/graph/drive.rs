@@ -44,6 +44,15 @@ pub(super) enum Target {
 }
 
 impl Store {
+    /// The `owner` of drive `drive` (null for a drive not stored).
+    pub(super) fn owner_of_drive(&self, drive: &str) -> Value {
+        self.drives
+            .rows
+            .iter()
+            .find(|d| d.id() == drive)
+            .map_or(Value::Null, |d| d.json["owner"].clone())
+    }
+
     /// The drive operations.
     pub(super) fn drive(&mut self, ctx: &Ctx<'_>, req: &Req) -> Outcome {
         if req.op.id == "list_drives" {
@@ -83,7 +92,7 @@ impl Store {
             }
             "create_folder" => {
                 self.folder_of(&drive, &item)?;
-                let name = req.field("name").as_str().unwrap_or("").trim().to_string();
+                let name = req.text("name").trim().to_string();
                 let conflict = req
                     .field("@microsoft.graph.conflictBehavior")
                     .as_str()
@@ -383,13 +392,7 @@ impl Store {
     ) -> String {
         let now = fmt_utc(Utc::now());
         let id = item_id();
-        let owner = self
-            .drives
-            .rows
-            .iter()
-            .find(|d| d.id() == drive)
-            .map(|d| d.json["owner"].clone())
-            .unwrap_or(Value::Null);
+        let owner = self.owner_of_drive(drive);
         let mut json = json!({
             "id": id, "name": name, "eTag": "", "cTag": "",
             "createdDateTime": now, "lastModifiedDateTime": now,

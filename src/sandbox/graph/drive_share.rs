@@ -132,13 +132,7 @@ impl Store {
             }
             "list_permissions" => {
                 self.items.find(drive, item)?;
-                let owner = self
-                    .drives
-                    .rows
-                    .iter()
-                    .find(|d| d.id() == drive)
-                    .map(|d| d.json["owner"].clone())
-                    .unwrap_or(Value::Null);
+                let owner = self.owner_of_drive(drive);
                 let mut items = vec![
                     json!({"id": "owner", "roles": ["owner"], "grantedToV2": owner, "grantedTo": owner}),
                 ];

@@ -213,12 +213,7 @@ impl Store {
     }
 
     fn create_folder(&mut self, req: &Req, user: &str, parent: &str) -> Outcome {
-        let name = req
-            .field("displayName")
-            .as_str()
-            .unwrap_or("")
-            .trim()
-            .to_string();
+        let name = req.text("displayName").trim().to_string();
         if name.is_empty() {
             return Err(invalid("The folder's displayName must not be empty."));
         }

@@ -83,7 +83,7 @@ impl Store {
                 accepted()
             }
             "move_message" | "copy_message" => {
-                let destination = req.field("destinationId").as_str().unwrap_or("");
+                let destination = req.text("destinationId");
                 let folder = self
                     .folder_id(user, destination)
                     .map_err(|_| bad_request("ErrorInvalidIdMalformed", "Id is malformed."))?;
@@ -264,7 +264,7 @@ impl Store {
         } else {
             ("RE: ", json!([from]))
         };
-        let comment = req.field("comment").as_str().unwrap_or("");
+        let comment = req.text("comment");
         let quoted = original
             .json
             .get("body")

@@ -74,12 +74,7 @@ impl Store {
                 ctx.list(req, "SharepointList", items)
             }
             "create_list" => {
-                let name = req
-                    .field("displayName")
-                    .as_str()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
+                let name = req.text("displayName").trim().to_string();
                 if name.is_empty() {
                     return Err(bad_request("invalidRequest", "A list needs a displayName."));
                 }

@@ -355,9 +355,9 @@ pub(super) fn write(shared: &Shared, req: &Req) -> Outcome {
             })?)
         });
     }
-    let resource = req.field("resource").as_str().unwrap_or("").to_string();
+    let resource = req.text("resource").to_string();
     let (kind, owner, scope) = shared.with_state(|s| read_resource(s, &req.caller, &resource))?;
-    let change_type = req.field("changeType").as_str().unwrap_or("").to_string();
+    let change_type = req.text("changeType").to_string();
     if change_type.is_empty()
         || !change_type
             .split(',')
@@ -385,11 +385,7 @@ pub(super) fn write(shared: &Shared, req: &Req) -> Outcome {
             "clientState must be at most 128 characters long.",
         ));
     }
-    let url = req
-        .field("notificationUrl")
-        .as_str()
-        .unwrap_or("")
-        .to_string();
+    let url = req.text("notificationUrl").to_string();
     validated(shared, &url, timeout)?;
     let lifecycle = req
         .field("lifecycleNotificationUrl")
