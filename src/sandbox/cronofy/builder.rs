@@ -12,7 +12,7 @@ use super::times::{plausible_email, web_url};
 use super::{Cronofy, config};
 use crate::Result;
 use crate::runtime::Secret;
-use crate::sandbox::engine::{self, PageTokens};
+use crate::sandbox::engine::{self, AppRateLimit, PageTokens};
 
 /// How long an access token lives unless told otherwise (Cronofy's 3600 s).
 const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
@@ -189,15 +189,13 @@ impl CronofyBuilder {
             },
             root: OnceLock::new(),
             pages: PageTokens::default(),
-            rate_limit,
-            rate: Mutex::new(None),
+            rate: AppRateLimit::new(rate_limit),
             requests: AtomicU64::new(0),
             token_requests: AtomicU64::new(0),
             refreshes: AtomicU64::new(0),
             runtime: tokio::runtime::Handle::current(),
             http,
         });
-        shared.reset_rate_limit();
         let server = engine::start(shared.clone()).await?;
         let _ = shared.root.set(server.root_url());
         tracing::debug!(url = %server.root_url(), "cronofy sandbox started");

@@ -23,7 +23,7 @@ use crate::cronofy::checks;
 use crate::cronofy::spec::API;
 use crate::runtime::spec::{ApiSpec, Kind, Location, Operation};
 use crate::runtime::validate::{self, FormatCheck, Problem, Violation};
-use crate::sandbox::engine::{Api, Call, PageTokens, Query, RateWindow, Request, Response};
+use crate::sandbox::engine::{Api, AppRateLimit, Call, PageTokens, Query, Request, Response};
 
 /// The spec's custom formats, in the sandbox's words (see [`violation`]).
 static FORMATS: &[(&str, FormatCheck)] = &[("tzid", tzid_format), ("uri", uri_format)];
@@ -47,8 +47,7 @@ pub(super) struct Shared {
     /// The page tokens of every list answered, as (page set, page index).
     pub(super) pages: PageTokens<(u64, usize)>,
     /// Requests beyond `limit` per window answer 429: (limit, window).
-    pub(super) rate_limit: Option<(usize, std::time::Duration)>,
-    pub(super) rate: Mutex<Option<RateWindow>>,
+    pub(super) rate: AppRateLimit,
     pub(super) requests: AtomicU64,
     pub(super) token_requests: AtomicU64,
     pub(super) refreshes: AtomicU64,
@@ -75,23 +74,13 @@ impl Shared {
 
     /// A new rate-limit window, starting now.
     pub(super) fn reset_rate_limit(&self) {
-        let fresh = self
-            .rate_limit
-            .map(|(limit, window)| RateWindow::new(limit, window));
-        *self.rate.lock().unwrap_or_else(PoisonError::into_inner) = fresh;
+        self.rate.reset();
     }
 
     /// Counts a request against the rate limit: 429 beyond it, with the
     /// whole seconds left in the window (at least 1) in `Retry-After`.
     fn rate_check(&self) -> Result<(), ApiErr> {
-        let rate = self.rate.lock().unwrap_or_else(PoisonError::into_inner);
-        match rate.as_ref().map(|r| r.admit("application")) {
-            Some(Err(left)) => {
-                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-                Err(ApiErr::rate_limited(secs.max(1)))
-            }
-            _ => Ok(()),
-        }
+        self.rate.check().map_err(ApiErr::rate_limited)
     }
 
     /// An operation with its credentials in the body (the token endpoints).

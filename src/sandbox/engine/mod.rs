@@ -28,7 +28,7 @@ pub(crate) use self::body::parse_form;
 pub(crate) use self::body::{BodyError, parse_body};
 pub use self::faults::{Fault, Faults};
 pub use self::serve::Server;
-pub(crate) use self::tools::{PageTokens, Query, RateWindow};
+pub(crate) use self::tools::{AppRateLimit, PageTokens, Query, RateWindow, whole_seconds};
 
 /// One API's behaviour behind the engine.
 pub(crate) trait Api: Send + Sync + 'static {

@@ -82,6 +82,47 @@ impl<S: Clone> PageTokens<S> {
     }
 }
 
+/// An application's rate limit a sandbox may be built with (`limit`
+/// requests per `window`), started again on demand.
+#[derive(Debug)]
+pub(crate) struct AppRateLimit {
+    config: Option<(usize, Duration)>,
+    window: Mutex<Option<RateWindow>>,
+}
+
+impl AppRateLimit {
+    /// `limit` requests per `window`, or none.
+    pub(crate) fn new(config: Option<(usize, Duration)>) -> Self {
+        AppRateLimit {
+            config,
+            window: Mutex::new(config.map(|(limit, window)| RateWindow::new(limit, window))),
+        }
+    }
+
+    /// A new window, starting now.
+    pub(crate) fn reset(&self) {
+        let fresh = self
+            .config
+            .map(|(limit, window)| RateWindow::new(limit, window));
+        *self.window.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+    }
+
+    /// Counts a request; past the limit, the whole seconds until the window
+    /// starts again (at least 1), for `Retry-After`.
+    pub(crate) fn check(&self) -> Result<(), u64> {
+        let window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        match window.as_ref().map(|w| w.admit("application")) {
+            Some(Err(left)) => Err(whole_seconds(left).max(1)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `d` in whole seconds, rounded up.
+pub(crate) fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
 /// A fixed window of at most `limit` requests per key (an application, an
 /// account); [`RateWindow::admit`] says how long to wait when it is full.
 #[derive(Debug)]

@@ -15,7 +15,7 @@ use super::store::{Config, Store, URL_SAFE, UserRow, guid, random_text};
 use super::{Graph, config};
 use crate::Result;
 use crate::runtime::Secret;
-use crate::sandbox::engine::{self, PageTokens};
+use crate::sandbox::engine::{self, AppRateLimit, PageTokens};
 
 /// Registers users and the application, then starts a [`Graph`].
 pub struct GraphBuilder {
@@ -214,8 +214,7 @@ impl GraphBuilder {
             root: OnceLock::new(),
             faults: OnceLock::new(),
             pages: PageTokens::default(),
-            rate_limit,
-            rate: Mutex::new(None),
+            rate: AppRateLimit::new(rate_limit),
             requests: AtomicU64::new(0),
             token_requests: AtomicU64::new(0),
             refreshes: AtomicU64::new(0),
@@ -223,7 +222,6 @@ impl GraphBuilder {
             runtime: tokio::runtime::Handle::current(),
             http,
         });
-        shared.reset_rate_limit();
         let server = engine::start(shared.clone()).await?;
         let _ = shared.root.set(server.root_url());
         let _ = shared.faults.set(server.shared_faults());

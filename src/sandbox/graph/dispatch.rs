@@ -7,7 +7,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -21,7 +20,9 @@ use super::{batch, oauth, subscriptions, upload};
 use crate::graph::spec::API;
 use crate::runtime::spec::{ApiSpec, Operation};
 use crate::runtime::validate::{self, Problem};
-use crate::sandbox::engine::{Api, Call, Faults, PageTokens, Query, RateWindow, Request, Response};
+use crate::sandbox::engine::{
+    Api, AppRateLimit, Call, Faults, PageTokens, Query, Request, Response,
+};
 
 /// The server's state, shared by every request.
 pub(super) struct Shared {
@@ -34,8 +35,7 @@ pub(super) struct Shared {
     /// The page and delta tokens handed out in next and delta links.
     pub(super) pages: PageTokens<Cursor>,
     /// Requests beyond `limit` per window answer 429: (limit, window).
-    pub(super) rate_limit: Option<(usize, Duration)>,
-    pub(super) rate: Mutex<Option<RateWindow>>,
+    pub(super) rate: AppRateLimit,
     pub(super) requests: AtomicU64,
     pub(super) token_requests: AtomicU64,
     pub(super) refreshes: AtomicU64,
@@ -73,23 +73,13 @@ impl Shared {
 
     /// A new rate-limit window, starting now.
     pub(super) fn reset_rate_limit(&self) {
-        let fresh = self
-            .rate_limit
-            .map(|(limit, window)| RateWindow::new(limit, window));
-        *self.rate.lock().unwrap_or_else(PoisonError::into_inner) = fresh;
+        self.rate.reset();
     }
 
     /// Counts a request against the rate limit: 429 beyond it, with the
     /// whole seconds left in the window (at least 1) in `Retry-After`.
     pub(super) fn rate_check(&self) -> Result<(), GraphErr> {
-        let rate = self.rate.lock().unwrap_or_else(PoisonError::into_inner);
-        match rate.as_ref().map(|r| r.admit("application")) {
-            Some(Err(left)) => {
-                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-                Err(GraphErr::throttled(secs.max(1)))
-            }
-            _ => Ok(()),
-        }
+        self.rate.check().map_err(GraphErr::throttled)
     }
 
     /// The caller of a request with `credential` (a bearer token).

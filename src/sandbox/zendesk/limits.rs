@@ -17,7 +17,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::runtime::spec::Operation;
-use crate::sandbox::engine::{RateWindow, Response};
+use crate::sandbox::engine::{RateWindow, Response, whole_seconds};
 
 use super::errors::ZdErr;
 
@@ -122,7 +122,7 @@ impl Limits {
     }
 
     fn exceeded(&self, words: &str, wait: Duration) -> ZdErr {
-        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let secs = whole_seconds(wait).max(1);
         ZdErr::rate_limited(words, self.config.retry_after.then_some(secs))
     }
 }
@@ -138,7 +138,7 @@ fn endpoint_name(op: &Operation) -> String {
 }
 
 fn secs(d: Duration) -> String {
-    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).to_string()
+    whole_seconds(d).to_string()
 }
 
 impl Counted {
