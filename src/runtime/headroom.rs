@@ -247,9 +247,9 @@ impl HeadroomLimiter {
     /// The buckets a request falls under: the account's, those learned for
     /// its operation, and those its operation declares (keyed by a path
     /// value where declared so).
-    fn buckets_of(&self, pace: &Pace<'_>) -> Vec<(String, Option<DeclaredLimit>)> {
+    fn buckets_of(&self, pace: &Pace<'_>) -> Vec<(String, Option<&DeclaredLimit>)> {
         let request = pace.request;
-        let mut keys: Vec<(String, Option<DeclaredLimit>)> = vec![(ACCOUNT.to_string(), None)];
+        let mut keys: Vec<(String, Option<&DeclaredLimit>)> = vec![(ACCOUNT.to_string(), None)];
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(names) = state.learned.get(request.operation) {
             keys.extend(names.iter().map(|n| (n.clone(), None)));
@@ -278,7 +278,7 @@ impl HeadroomLimiter {
                 }
             };
             keys.retain(|(k, _)| *k != key);
-            keys.push((key, Some(limit.clone())));
+            keys.push((key, Some(limit)));
         }
         keys
     }
@@ -287,7 +287,7 @@ impl HeadroomLimiter {
     /// the wait until then, or `RateLimited` over `budget` (nothing booked).
     fn book(
         &self,
-        buckets: &[(String, Option<DeclaredLimit>)],
+        buckets: &[(String, Option<&DeclaredLimit>)],
         now: Instant,
         budget: Duration,
     ) -> Result<Duration> {
